@@ -1,0 +1,2 @@
+//! The NEURON system-call contract.
+#![no_std]

@@ -1,0 +1,2 @@
+//! NEURON kernel core.
+#![no_std]

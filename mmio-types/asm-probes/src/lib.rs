@@ -1,0 +1,2 @@
+//! Probe functions for `cargo xtask asm-check`.
+#![no_std]

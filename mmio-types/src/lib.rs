@@ -1,0 +1,2 @@
+//! Typed MMIO windows over kernel-granted device mappings.
+#![no_std]
