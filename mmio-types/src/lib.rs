@@ -1,2 +1,27 @@
 //! Typed MMIO windows over kernel-granted device mappings.
+#![doc = include_str!("../README.md")]
 #![no_std]
+
+pub mod access;
+pub mod banked;
+pub mod block;
+#[doc(hidden)]
+pub mod layout;
+pub mod sub;
+pub mod token;
+pub mod window;
+
+pub use access::{
+    ReadOnly, ReadPure, ReadPureWrite, ReadWrite, SharedMmioPointer, UniqueMmioPointer, WriteOnly,
+    field, field_shared,
+};
+pub use banked::{Bank, Banked, Selected};
+pub use block::{
+    BlockFits, PageAligned, PageSize, RegisterBlock, SubAligned, SubInRange, SubWindowAt,
+    WindowFor,
+};
+pub use token::MapToken;
+pub use window::{LengthMismatch, MmioWindow};
+
+/// Type-level numbers used for window lengths and sub-window offsets.
+pub use typenum;
