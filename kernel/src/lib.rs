@@ -1,2 +1,23 @@
-//! NEURON kernel core.
-#![no_std]
+//! NEURON: a capability microkernel for RISC-V whose drivers run in userspace.
+//!
+//! This crate is the kernel's portable core, host-testable: capability
+//! tables, page tables, the ELF loader's checks, the device table and the
+//! system-call dispatcher. The `riscv64` boot, trap and console code lives in
+//! [`arch`] and only builds for the target.
+#![cfg_attr(not(test), no_std)]
+
+pub mod bitmap;
+pub mod cap;
+pub mod device;
+pub mod elf;
+pub mod fault;
+pub mod mem;
+pub mod pagetable;
+pub mod pte;
+pub mod space;
+pub mod syscall;
+pub mod system;
+pub mod task;
+
+#[cfg(all(target_arch = "riscv64", target_os = "none"))]
+pub mod arch;

@@ -1,0 +1,77 @@
+//! Capability kinds and rights as seen through `cap_info` and `cap_derive`.
+
+bitflags::bitflags! {
+    /// What a capability allows. Derivation can only remove rights. There is
+    /// no execute right for device memory.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub struct CapRights: usize {
+        /// Map the window readable.
+        const READ = 1 << 0;
+        /// Map the window writable.
+        const WRITE = 1 << 1;
+        /// Map the window at all (`mmio_map`).
+        const MAP = 1 << 2;
+        /// Make narrower copies (`cap_derive`).
+        const DERIVE = 1 << 3;
+        /// Hand the capability to another task (reserved: no transfer call
+        /// exists yet).
+        const TRANSFER = 1 << 4;
+    }
+}
+
+/// The kind of object a capability names, as returned by `cap_info` in `a1`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(usize)]
+pub enum CapKind {
+    /// The calling task itself (slot 0 of every task).
+    Task = 1,
+    /// A window of device MMIO registers.
+    DeviceMmio = 2,
+}
+
+impl CapKind {
+    /// The kind a `cap_info` code names.
+    pub fn from_code(code: usize) -> Option<CapKind> {
+        match code {
+            1 => Some(CapKind::Task),
+            2 => Some(CapKind::DeviceMmio),
+            _ => None,
+        }
+    }
+}
+
+/// What `cap_info` reports. A device capability never reveals its physical
+/// address, only its length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CapInfo {
+    /// The kind of object.
+    pub kind: CapKind,
+    /// The window length in bytes (0 for kinds without a window).
+    pub len: usize,
+    /// The rights the capability carries.
+    pub rights: CapRights,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kind_codes_are_pinned() {
+        assert_eq!(CapKind::Task as usize, 1);
+        assert_eq!(CapKind::DeviceMmio as usize, 2);
+        assert_eq!(CapKind::from_code(1), Some(CapKind::Task));
+        assert_eq!(CapKind::from_code(2), Some(CapKind::DeviceMmio));
+        assert_eq!(CapKind::from_code(0), None);
+        assert_eq!(CapKind::from_code(3), None);
+    }
+
+    #[test]
+    fn rights_bits_are_pinned() {
+        assert_eq!(CapRights::READ.bits(), 1);
+        assert_eq!(CapRights::WRITE.bits(), 2);
+        assert_eq!(CapRights::MAP.bits(), 4);
+        assert_eq!(CapRights::DERIVE.bits(), 8);
+        assert_eq!(CapRights::TRANSFER.bits(), 16);
+    }
+}

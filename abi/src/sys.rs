@@ -1,0 +1,145 @@
+//! System-call wrappers: the only way userspace enters the kernel.
+
+use core::arch::asm;
+use core::ptr::NonNull;
+
+use mmio_types::MapToken;
+
+use crate::{CapInfo, CapKind, CapRights, MapProt, SysError, Sysno};
+
+/// What the kernel returned: `a0` (status) and the results in `a1..a3`.
+struct Ret {
+    status: usize,
+    a1: usize,
+    a2: usize,
+    a3: usize,
+}
+
+impl Ret {
+    fn ok(self) -> Result<(usize, usize, usize), SysError> {
+        if self.status == 0 {
+            Ok((self.a1, self.a2, self.a3))
+        } else {
+            // An unknown code is a kernel/ABI mismatch: report it as the
+            // generic argument error rather than inventing success.
+            Err(SysError::from_code(self.status).unwrap_or(SysError::InvalidArgument))
+        }
+    }
+}
+
+#[inline(always)]
+fn syscall(n: Sysno, a0: usize, a1: usize, a2: usize, a3: usize) -> Ret {
+    let (status, r1, r2, r3);
+    // SAFETY: `ecall` traps to the kernel, which reads a0..a5 and a7 and
+    // writes a0..a3 only; every other register is restored on return. The
+    // kernel treats every argument as untrusted, so no value passed here can
+    // make it touch memory of this task that the call does not describe.
+    unsafe {
+        asm!(
+            "ecall",
+            inlateout("a0") a0 => status,
+            inlateout("a1") a1 => r1,
+            inlateout("a2") a2 => r2,
+            inlateout("a3") a3 => r3,
+            in("a7") n as usize,
+            options(nostack),
+        );
+    }
+    Ret {
+        status,
+        a1: r1,
+        a2: r2,
+        a3: r3,
+    }
+}
+
+/// Writes `bytes` to the console; returns how many were written.
+pub fn debug_write(bytes: &[u8]) -> Result<usize, SysError> {
+    debug_write_raw(bytes.as_ptr() as usize, bytes.len())
+}
+
+/// `debug_write` with an arbitrary address: the kernel checks the claim, so
+/// this is safe to call with any value (a bad one gets
+/// [`SysError::BadAddress`]).
+pub fn debug_write_raw(addr: usize, len: usize) -> Result<usize, SysError> {
+    syscall(Sysno::DebugWrite, addr, len, 0, 0).ok().map(|r| r.0)
+}
+
+/// Gives the processor to the next runnable task.
+pub fn yield_now() {
+    // `yield` cannot fail.
+    let _ = syscall(Sysno::Yield, 0, 0, 0, 0);
+}
+
+/// Ends the calling task with `code` (0 = success).
+pub fn exit(code: i32) -> ! {
+    let _ = syscall(Sysno::Exit, code as usize, 0, 0, 0);
+    // The kernel never returns from `exit`; if it did, spin rather than run on.
+    loop {
+        core::hint::spin_loop();
+    }
+}
+
+/// Describes the capability in `slot`.
+pub fn cap_info(slot: usize) -> Result<CapInfo, SysError> {
+    let (kind, len, rights) = syscall(Sysno::CapInfo, slot, 0, 0, 0).ok()?;
+    Ok(CapInfo {
+        kind: CapKind::from_code(kind).ok_or(SysError::InvalidArgument)?,
+        len,
+        rights: CapRights::from_bits_retain(rights),
+    })
+}
+
+/// Derives a capability for the page-aligned sub-window
+/// `[offset, offset + len)` of `slot` with `rights` (a subset of the
+/// parent's); returns the new slot.
+pub fn cap_derive(
+    slot: usize,
+    offset: usize,
+    len: usize,
+    rights: CapRights,
+) -> Result<usize, SysError> {
+    syscall(Sysno::CapDerive, slot, offset, len, rights.bits())
+        .ok()
+        .map(|r| r.0)
+}
+
+/// Deletes every capability derived from `slot` and unmaps every mapping
+/// made through them. Register handles over those mappings fault from now on.
+pub fn cap_revoke(slot: usize) -> Result<(), SysError> {
+    syscall(Sysno::CapRevoke, slot, 0, 0, 0).ok().map(drop)
+}
+
+/// Maps the whole device window of the capability in `slot` at an address
+/// the kernel chooses, readable (and writable with [`MapProt::WRITE`]), never
+/// executable. The token is what [`mmio_types::MmioWindow`] is built from.
+pub fn mmio_map(slot: usize, prot: MapProt) -> Result<MapToken, SysError> {
+    let (addr, len, _) = syscall(Sysno::MmioMap, slot, prot.bits(), 0, 0).ok()?;
+    let base = NonNull::new(addr as *mut u8).ok_or(SysError::InvalidArgument)?;
+    // SAFETY: the kernel returned success, so `[addr, addr + len)` is a new,
+    // page-aligned device mapping in this address space that nothing else
+    // refers to. It stays mapped until `mmio_unmap` consumes this token (or
+    // the capability's parent is revoked, after which accesses fault: the
+    // kernel never reuses a revoked range's addresses).
+    Ok(unsafe { MapToken::new(base, len) })
+}
+
+/// Removes the mapping the token stands for. On failure the token is given
+/// back, so nothing is lost.
+pub fn mmio_unmap(token: MapToken) -> Result<(), (SysError, MapToken)> {
+    match syscall(Sysno::MmioUnmap, token.base(), 0, 0, 0).ok() {
+        Ok(_) => {
+            let _ = token.into_raw();
+            Ok(())
+        }
+        Err(e) => Err((e, token)),
+    }
+}
+
+/// The caller's own access rights to the page containing `addr`, or
+/// [`SysError::NotMapped`].
+pub fn vm_query(addr: usize) -> Result<MapProt, SysError> {
+    syscall(Sysno::VmQuery, addr, 0, 0, 0)
+        .ok()
+        .map(|r| MapProt::from_bits_retain(r.0))
+}

@@ -1,0 +1,93 @@
+//! System-call numbers, passed in `a7`.
+
+/// A system call. The number goes in `a7`, arguments in `a0..a5`; the kernel
+/// returns a status in `a0` (0 = success, otherwise a [`crate::SysError`]
+/// code) and results in `a1`, `a2`. See `docs/abi.md`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(usize)]
+pub enum Sysno {
+    /// `debug_write(ptr, len) -> written`: write bytes to the console.
+    DebugWrite = 0,
+    /// `yield()`: give the processor to the next runnable task.
+    Yield = 1,
+    /// `exit(code) -> !`: end the calling task with an exit code.
+    Exit = 2,
+    /// `cap_info(slot) -> (kind, len, rights)`: describe a capability.
+    CapInfo = 3,
+    /// `cap_derive(slot, offset, len, rights) -> slot`: a narrower copy.
+    CapDerive = 4,
+    /// `cap_revoke(slot)`: delete everything derived from a capability.
+    CapRevoke = 5,
+    /// `mmio_map(slot, prot) -> (addr, len)`: map a device window.
+    MmioMap = 6,
+    /// `mmio_unmap(addr)`: remove a device mapping.
+    MmioUnmap = 7,
+    /// `vm_query(addr) -> prot`: the caller's access rights to one page.
+    VmQuery = 8,
+    /// `dma_alloc(pages) -> (addr, device_addr)`: contiguous DMA memory.
+    DmaAlloc = 9,
+    /// `dma_free(addr)`: return DMA memory.
+    DmaFree = 10,
+}
+
+impl Sysno {
+    /// Every system call, in number order.
+    pub const ALL: [Sysno; 11] = [
+        Sysno::DebugWrite,
+        Sysno::Yield,
+        Sysno::Exit,
+        Sysno::CapInfo,
+        Sysno::CapDerive,
+        Sysno::CapRevoke,
+        Sysno::MmioMap,
+        Sysno::MmioUnmap,
+        Sysno::VmQuery,
+        Sysno::DmaAlloc,
+        Sysno::DmaFree,
+    ];
+}
+
+impl TryFrom<usize> for Sysno {
+    type Error = crate::SysError;
+
+    fn try_from(n: usize) -> Result<Self, Self::Error> {
+        Sysno::ALL
+            .get(n)
+            .copied()
+            .ok_or(crate::SysError::BadSyscall)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_their_index_and_pinned() {
+        let pinned = [
+            (Sysno::DebugWrite, 0),
+            (Sysno::Yield, 1),
+            (Sysno::Exit, 2),
+            (Sysno::CapInfo, 3),
+            (Sysno::CapDerive, 4),
+            (Sysno::CapRevoke, 5),
+            (Sysno::MmioMap, 6),
+            (Sysno::MmioUnmap, 7),
+            (Sysno::VmQuery, 8),
+            (Sysno::DmaAlloc, 9),
+            (Sysno::DmaFree, 10),
+        ];
+        assert_eq!(pinned.len(), Sysno::ALL.len());
+        for (sysno, n) in pinned {
+            assert_eq!(sysno as usize, n);
+            assert_eq!(Sysno::try_from(n), Ok(sysno));
+        }
+    }
+
+    #[test]
+    fn unknown_numbers_are_bad_syscall() {
+        for n in [11, 12, 255, usize::MAX] {
+            assert_eq!(Sysno::try_from(n), Err(crate::SysError::BadSyscall));
+        }
+    }
+}

@@ -1,0 +1,32 @@
+//! The system description as the kernel sees it: which programs run and
+//! which device windows each is granted. `xtask` generates the table from
+//! `system.toml` after validating it.
+
+use crate::device::DeviceClass;
+use crate::task::Expect;
+
+/// A grant of one device window to a task.
+#[derive(Clone, Copy, Debug)]
+pub struct Grant {
+    /// The capability slot it lands in.
+    pub slot: usize,
+    /// The device class.
+    pub class: DeviceClass,
+    /// Which device of that class (0 = lowest address).
+    pub instance: usize,
+    /// The rights of the minted capability (`nexus_abi::CapRights` bits).
+    pub rights: usize,
+}
+
+/// One program of the system.
+#[derive(Clone, Copy, Debug)]
+pub struct TaskSpec {
+    /// Its name, as in reports.
+    pub name: &'static str,
+    /// Its ELF image.
+    pub elf: &'static [u8],
+    /// How it is expected to end.
+    pub expect: Expect,
+    /// Its device grants.
+    pub grants: &'static [Grant],
+}

@@ -1,0 +1,151 @@
+//! Tasks: the saved user context, resources and lifecycle of a program.
+
+use crate::cap::CapTable;
+use crate::space::AddressSpace;
+
+/// The most tasks the kernel runs.
+pub const MAX_TASKS: usize = 8;
+
+/// A task's user registers while it is not running. The layout is used by
+/// the trap entry code: `regs[i]` is `x{i}` (`regs[0]` unused), then `pc`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TrapFrame {
+    /// General-purpose registers x0..x31.
+    pub regs: [usize; 32],
+    /// The user pc to return to (`sepc`).
+    pub pc: usize,
+}
+
+/// Register numbers of the ABI names used by the system-call boundary.
+pub mod reg {
+    /// Stack pointer.
+    pub const SP: usize = 2;
+    /// First argument / return register.
+    pub const A0: usize = 10;
+    /// Syscall number.
+    pub const A7: usize = 17;
+}
+
+impl TrapFrame {
+    /// A frame that starts at `entry` with stack pointer `sp`.
+    pub fn new(entry: usize, sp: usize) -> TrapFrame {
+        let mut f = TrapFrame::default();
+        f.pc = entry;
+        f.regs[reg::SP] = sp;
+        f
+    }
+
+    /// The system-call number and arguments `a0..a5`.
+    pub fn syscall_args(&self) -> (usize, [usize; 6]) {
+        let a = &self.regs[reg::A0..reg::A0 + 6];
+        (self.regs[reg::A7], [a[0], a[1], a[2], a[3], a[4], a[5]])
+    }
+
+    /// Writes a system call's status and results to `a0..a3`.
+    pub fn set_return(&mut self, ret: [usize; 4]) {
+        self.regs[reg::A0..reg::A0 + 4].copy_from_slice(&ret);
+    }
+}
+
+/// How a task is expected to end (from the system description).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expect {
+    /// Exit with code 0.
+    Exit0,
+    /// Be killed by the kernel for a fault.
+    Killed,
+}
+
+/// Where a task is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    /// Ready to run.
+    Runnable,
+    /// Ended by `exit(code)`.
+    Exited(i32),
+    /// Killed by the kernel for a fault.
+    Killed,
+}
+
+/// A loaded task.
+pub struct Task {
+    /// Its name, from the system description.
+    pub name: &'static str,
+    /// Its capabilities.
+    pub caps: CapTable,
+    /// Its address space (taken when the task ends and its memory is freed).
+    pub space: Option<AddressSpace>,
+    /// Its saved registers.
+    pub frame: TrapFrame,
+    /// Its state.
+    pub state: State,
+    /// How it should end.
+    pub expect: Expect,
+}
+
+impl Task {
+    /// Whether it ended as the system description expects.
+    pub fn ended_as_expected(&self) -> bool {
+        matches!(
+            (self.state, self.expect),
+            (State::Exited(0), Expect::Exit0) | (State::Killed, Expect::Killed)
+        )
+    }
+}
+
+/// Round robin: the next runnable task after `current` (wrapping, and
+/// `current` itself last), if any.
+pub fn next_runnable(states: &[State], current: usize) -> Option<usize> {
+    let n = states.len();
+    (1..=n)
+        .map(|k| (current + k) % n)
+        .find(|&i| states[i] == State::Runnable)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_robin_skips_ended_tasks_and_wraps() {
+        use State::*;
+        let s = [Runnable, Exited(0), Runnable, Killed];
+        assert_eq!(next_runnable(&s, 0), Some(2));
+        assert_eq!(next_runnable(&s, 2), Some(0));
+        assert_eq!(next_runnable(&s, 3), Some(0));
+        assert_eq!(next_runnable(&[Runnable], 0), Some(0));
+        assert_eq!(next_runnable(&[Killed, Exited(1)], 0), None);
+    }
+
+    #[test]
+    fn syscall_registers_round_trip() {
+        let mut f = TrapFrame::new(0x1_0000_0000, 0x3f_0000_0000);
+        assert_eq!(f.regs[reg::SP], 0x3f_0000_0000);
+        f.regs[reg::A7] = 6;
+        f.regs[reg::A0] = 1;
+        f.regs[reg::A0 + 5] = 9;
+        assert_eq!(f.syscall_args(), (6, [1, 0, 0, 0, 0, 9]));
+        f.set_return([0, 7, 8, 9]);
+        assert_eq!(&f.regs[10..14], &[0, 7, 8, 9]);
+    }
+
+    #[test]
+    fn expectations() {
+        let mut t = Task {
+            name: "t",
+            caps: CapTable::new(),
+            space: None,
+            frame: TrapFrame::default(),
+            state: State::Exited(0),
+            expect: Expect::Exit0,
+        };
+        assert!(t.ended_as_expected());
+        t.state = State::Exited(1);
+        assert!(!t.ended_as_expected());
+        t.state = State::Killed;
+        assert!(!t.ended_as_expected());
+        t.expect = Expect::Killed;
+        assert!(t.ended_as_expected());
+    }
+}
