@@ -96,7 +96,9 @@ impl<'a, B: Bank> Selected<'a, B> {
 
 impl<B: Bank> fmt::Debug for Selected<'_, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Selected").field("index", &self.index).finish()
+        f.debug_struct("Selected")
+            .field("index", &self.index)
+            .finish()
     }
 }
 

@@ -5,6 +5,8 @@
 pub mod access;
 pub mod banked;
 pub mod block;
+#[cfg(feature = "fake-device")]
+pub mod fake;
 #[doc(hidden)]
 pub mod layout;
 pub mod sub;
@@ -17,9 +19,10 @@ pub use access::{
 };
 pub use banked::{Bank, Banked, Selected};
 pub use block::{
-    BlockFits, PageAligned, PageSize, RegisterBlock, SubAligned, SubInRange, SubWindowAt,
-    WindowFor,
+    BlockFits, PageAligned, PageSize, RegisterBlock, SubAligned, SubInRange, SubWindowAt, WindowFor,
 };
+#[cfg(feature = "fake-device")]
+pub use fake::FakeDevice;
 pub use token::MapToken;
 pub use window::{LengthMismatch, MmioWindow};
 

@@ -17,7 +17,10 @@ impl<R, N: Unsigned> MmioWindow<R, N> {
         Off: SubWindowAt<S, N> + Unsigned,
     {
         const {
-            assert!(Off::USIZE + size_of::<S>() <= N::USIZE, "sub-window out of range");
+            assert!(
+                Off::USIZE + size_of::<S>() <= N::USIZE,
+                "sub-window out of range"
+            );
             assert!(Off::USIZE % align_of::<S>() == 0, "sub-window misaligned");
         }
         // SAFETY: `[Off, Off + size_of::<S>())` lies inside the window and `Off`
@@ -34,7 +37,10 @@ impl<R, N: Unsigned> MmioWindow<R, N> {
         Off: SubWindowAt<S, N> + Unsigned,
     {
         const {
-            assert!(Off::USIZE + size_of::<S>() <= N::USIZE, "sub-window out of range");
+            assert!(
+                Off::USIZE + size_of::<S>() <= N::USIZE,
+                "sub-window out of range"
+            );
             assert!(Off::USIZE % align_of::<S>() == 0, "sub-window misaligned");
         }
         // SAFETY: as in `sub`; the pointer is made shared at once and a shared

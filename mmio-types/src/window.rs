@@ -112,8 +112,14 @@ impl<R, N: Unsigned> MmioWindow<R, N> {
         // The trait bound already rejects these at type-check time; the
         // constants keep the guarantee even for a hand-written `RegisterBlock`.
         const {
-            assert!(size_of::<R>() <= N::USIZE, "register block larger than window");
-            assert!(align_of::<R>() <= 4096, "register block needs more than page alignment");
+            assert!(
+                size_of::<R>() <= N::USIZE,
+                "register block larger than window"
+            );
+            assert!(
+                align_of::<R>() <= 4096,
+                "register block needs more than page alignment"
+            );
         }
         Self {
             base: base.cast(),

@@ -26,7 +26,10 @@ pub trait VirtioConfig {
     /// between two reads of `ConfigGeneration` and retries until both agree
     /// (virtio 1.2, section 2.5.1), so a multi-access field such as a 64-bit
     /// capacity is never torn.
-    fn read_config<C: RegisterBlock, T>(&self, read: impl FnMut(SharedMmioPointer<'_, C>) -> T) -> T
+    fn read_config<C: RegisterBlock, T>(
+        &self,
+        read: impl FnMut(SharedMmioPointer<'_, C>) -> T,
+    ) -> T
     where
         ConfigOffset: SubWindowAt<C, WindowLen>;
 }

@@ -1,0 +1,9 @@
+#[path = "common/dev.rs"]
+mod dev;
+use mmio_types::field;
+
+fn main() {
+    let mut window = dev::window();
+    let mut regs = window.regs();
+    field!(regs, bank_val).write(1);
+}

@@ -1,0 +1,14 @@
+use mmio_types::{ReadPure, WriteOnly, register_layout};
+
+#[repr(C)]
+struct Uart {
+    data: WriteOnly<u32>,
+    status: ReadPure<u32>,
+}
+
+register_layout! {
+    Uart, size = 8;
+    registers { data @ 0, status @ 8 }
+}
+
+fn main() {}

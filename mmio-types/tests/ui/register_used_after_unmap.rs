@@ -1,0 +1,11 @@
+#[path = "common/dev.rs"]
+mod dev;
+use mmio_types::field;
+
+fn main() {
+    let mut window = dev::window();
+    let mut regs = window.regs();
+    let token = window.unmap();
+    let _ = field!(regs, id).read();
+    drop(token);
+}
