@@ -104,7 +104,7 @@ impl<B: Bank> fmt::Debug for Selected<'_, B> {
 
 /// Unique pointer to banked register `$field` through a [`Selected`] guard.
 ///
-/// ```ignore
+/// ```text
 /// let mut queue = Selected::<QueueBank>::new(regs.reborrow(), 0);
 /// banked!(queue, queue_num).write(64);
 /// ```

@@ -10,6 +10,9 @@ pub mod mmio;
 pub mod status;
 pub mod transport;
 
+#[cfg(test)]
+mod tests;
+
 pub use banks::{DeviceFeatureWord, DriverFeatureWord, QueueRegs, ShmRegs};
 pub use config::VirtioConfig;
 pub use features::Features;
