@@ -33,6 +33,13 @@ impl<const WORDS: usize> RunAllocator<WORDS> {
         }
     }
 
+    /// Makes every unit of `0..len` free again, in place.
+    pub fn reset(&mut self, len: usize) {
+        self.len = len.min(Self::CAPACITY);
+        self.free = self.len;
+        self.bits.fill(0);
+    }
+
     /// Units managed.
     pub fn len(&self) -> usize {
         self.len

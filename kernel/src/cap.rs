@@ -303,7 +303,10 @@ mod tests {
         let other = t.derive(1, 0x2000, 0x1000, ALL.bits()).unwrap();
         let d = t.descendants(a);
         assert_eq!(d, (1 << b) | (1 << c));
-        assert_eq!(t.descendants(1), (1 << a) | (1 << b) | (1 << c) | (1 << other));
+        assert_eq!(
+            t.descendants(1),
+            (1 << a) | (1 << b) | (1 << c) | (1 << other)
+        );
         assert_eq!(t.descendants(c), 0);
     }
 }

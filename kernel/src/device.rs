@@ -142,7 +142,7 @@ impl DeviceTable {
             return false;
         }
         self.devices[free] = Some(dev);
-        self.devices[..=free].sort_by_key(|d| d.map_or(usize::MAX, |d| d.base));
+        self.devices[..=free].sort_unstable_by_key(|d| d.map_or(usize::MAX, |d| d.base));
         true
     }
 
@@ -187,7 +187,10 @@ mod tests {
     #[test]
     fn accepts_virtio_slots() {
         for i in 0..8 {
-            assert_eq!(check_window(0x1000_1000 + i * 0x1000, 0x1000, &PROTECTED), Ok(()));
+            assert_eq!(
+                check_window(0x1000_1000 + i * 0x1000, 0x1000, &PROTECTED),
+                Ok(())
+            );
         }
     }
 
@@ -218,9 +221,18 @@ mod tests {
 
     #[test]
     fn refuses_unaligned_empty_and_overflowing_windows() {
-        assert_eq!(check_window(0x1000_1100, 0x1000, &PROTECTED), Err(WindowError::Unaligned));
-        assert_eq!(check_window(0x1000_1000, 0x200, &PROTECTED), Err(WindowError::Unaligned));
-        assert_eq!(check_window(0x1000_1000, 0, &PROTECTED), Err(WindowError::Unaligned));
+        assert_eq!(
+            check_window(0x1000_1100, 0x1000, &PROTECTED),
+            Err(WindowError::Unaligned)
+        );
+        assert_eq!(
+            check_window(0x1000_1000, 0x200, &PROTECTED),
+            Err(WindowError::Unaligned)
+        );
+        assert_eq!(
+            check_window(0x1000_1000, 0, &PROTECTED),
+            Err(WindowError::Unaligned)
+        );
         assert_eq!(
             check_window(usize::MAX & !0xfff, 0x2000, &PROTECTED),
             Err(WindowError::Overflow)

@@ -133,9 +133,9 @@ pub fn check_segments(segs: &[Segment], file_len: usize, entry: usize) -> Result
             }
         }
     }
-    let in_exec = segs.iter().any(|s| {
-        s.prot.contains(MapProt::EXEC) && entry >= s.vaddr && entry < s.vaddr + s.memsz
-    });
+    let in_exec = segs
+        .iter()
+        .any(|s| s.prot.contains(MapProt::EXEC) && entry >= s.vaddr && entry < s.vaddr + s.memsz);
     if !in_exec {
         return Err(LoadError::BadEntry { entry });
     }

@@ -67,7 +67,10 @@ impl Pte {
 
     /// Whether the entry is a leaf (valid with any of R, W, X).
     pub fn is_leaf(self) -> bool {
-        self.is_valid() && self.flags().intersects(PteFlags::R | PteFlags::W | PteFlags::X)
+        self.is_valid()
+            && self
+                .flags()
+                .intersects(PteFlags::R | PteFlags::W | PteFlags::X)
     }
 
     /// The physical address the entry points at.
@@ -138,7 +141,10 @@ mod tests {
     fn refuses_write_and_execute_for_any_owner() {
         for owner in [Owner::Kernel, Owner::User] {
             let all = MapProt::READ | MapProt::WRITE | MapProt::EXEC;
-            assert_eq!(Pte::leaf(0x1000, all, owner), Err(PteError::WriteAndExecute));
+            assert_eq!(
+                Pte::leaf(0x1000, all, owner),
+                Err(PteError::WriteAndExecute)
+            );
             assert_eq!(
                 Pte::leaf(0x1000, MapProt::WRITE | MapProt::EXEC, owner),
                 Err(PteError::WriteAndExecute)

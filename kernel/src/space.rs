@@ -101,13 +101,7 @@ impl AddressSpace {
             let len = seg.memsz.next_multiple_of(PAGE_SIZE);
             self.map_anon(mem, seg.vaddr, len, seg.prot, init)?;
         }
-        self.map_anon(
-            mem,
-            STACK_TOP - STACK_SIZE,
-            STACK_SIZE,
-            MapProt::RW,
-            &[],
-        )
+        self.map_anon(mem, STACK_TOP - STACK_SIZE, STACK_SIZE, MapProt::RW, &[])
     }
 
     /// `mmio_map`: maps the whole window of the device capability in `slot`

@@ -1,1 +1,73 @@
-fn main() {}
+//! `cargo xtask`: build, run, test and check NEURON. The single entry point.
+
+mod asm_check;
+mod image;
+mod markers;
+mod qemu;
+mod setup;
+mod system;
+mod test;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+/// The target every kernel and userspace crate is built for.
+pub const TARGET: &str = "riscv64gc-unknown-none-elf";
+
+#[derive(Parser)]
+#[command(about = "Build, run and test NEURON")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Build the programs and the kernel, boot them under QEMU and stream
+    /// the console; exits 0 only if the system reported success and every
+    /// expected marker appeared.
+    Run {
+        /// Seconds before the run is stopped.
+        #[arg(long, default_value_t = 60)]
+        timeout: u64,
+    },
+    /// Run every test: host tests, Miri, asm-check, the QEMU selftest.
+    Test {
+        /// Seconds before the QEMU run is stopped.
+        #[arg(long, default_value_t = 60)]
+        timeout: u64,
+    },
+    /// Count the instructions of typed and raw MMIO accesses on riscv64.
+    AsmCheck,
+    /// Clippy with -D warnings for the host crates and the riscv64 crates.
+    Lint,
+}
+
+/// The workspace root (xtask lives one level below it).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let root = root();
+    let result = match cli.cmd {
+        Cmd::Run { timeout } => test::run_system(&root, Duration::from_secs(timeout)),
+        Cmd::Test { timeout } => test::test_all(&root, Duration::from_secs(timeout)),
+        Cmd::AsmCheck => asm_check::run(&root).map(drop),
+        Cmd::Lint => test::lint(&root),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,296 @@
+//! Boot: device tree, frames, kernel page table, devices, tasks, first run.
+
+use nexus_abi::layout::STACK_TOP;
+use nexus_abi::{CapRights, MapProt};
+
+use crate::cap::{Cap, CapTable, Object};
+use crate::device::{Device, DeviceClass, DeviceTable, MAX_DEVICES, VIRTIO_MAGIC, check_window};
+use crate::elf;
+use crate::pagetable::PageTable;
+use crate::pte::{Owner, Pte};
+use crate::space::AddressSpace;
+use crate::system::TaskSpec;
+use crate::task::{MAX_TASKS, State, Task, TrapFrame};
+
+use super::console::{UART_BASE, kprintln};
+use super::cpu::{self, FINISHER};
+use super::dt;
+use super::entry::{neuron_trap_entry, sym_addr};
+use super::kernel::{Kernel, kernel};
+
+/// Time slices per second.
+const SLICES_PER_SECOND: u64 = 100;
+
+/// The kernel's entry from the boot code. Never returns.
+pub fn kmain(hartid: usize, dtb: usize, specs: &'static [TaskSpec]) -> ! {
+    kprintln!("neuron: booting on hart {hartid}");
+    // SAFETY: OpenSBI passes a valid device tree in a1 and the kernel
+    // reserves its frames below, so it stays intact.
+    let plat = match unsafe { dt::parse(dtb) } {
+        Ok(p) => p,
+        Err(why) => panic!("device tree: {why}"),
+    };
+    // SAFETY: the first and only kernel entry so far.
+    let k = unsafe { kernel() };
+    k.quantum = plat.timebase / SLICES_PER_SECOND;
+    k.mem.init(plat.ram.0, plat.ram.1);
+    k.mem.reserve(plat.ram.0, sym_addr!(__kernel_end));
+    k.mem.reserve(dtb, dtb + plat.fdt.total_size());
+
+    let devices = discover_devices(&plat);
+    build_kernel_page_table(k);
+    if !cpu::set_trap_vector(neuron_trap_entry as *const () as usize) {
+        panic!("stvec did not accept the trap vector");
+    }
+    cpu::init_user_mode();
+    kprintln!(
+        "neuron: {} MiB RAM, {} frames free",
+        plat.ram.1 >> 20,
+        k.mem.free_frames_count()
+    );
+
+    for (i, spec) in specs.iter().enumerate() {
+        if i == MAX_TASKS {
+            kprintln!("neuron: more than {MAX_TASKS} programs; the rest do not run");
+            k.boot_failures += 1;
+            break;
+        }
+        k.tasks[i] = load_task(k, spec);
+    }
+    grant_devices(k, specs, &devices);
+    cpu::set_timer_in(k.quantum);
+    k.schedule(MAX_TASKS - 1)
+}
+
+/// Walks the `virtio,mmio` nodes: checks each window, reads its identity
+/// (paging is still off, so physical addresses work) and records it.
+fn discover_devices(plat: &dt::Platform<'_>) -> DeviceTable {
+    let mut protected = [None; dt::MAX_REGIONS];
+    dt::protected_regions(plat, &mut protected);
+    let protected: heapless_regions::Regions = protected.into();
+    let mut table = DeviceTable::default();
+    dt::virtio_nodes(plat, |node| {
+        if let Err(why) = check_window(node.base, node.len, protected.as_slice()) {
+            kprintln!(
+                "neuron: refusing virtio window {:#x}+{:#x}: {why}",
+                node.base,
+                node.len
+            );
+            return;
+        }
+        // SAFETY: the window is a virtio-mmio transport from the device
+        // tree, checked above to be page-aligned device memory apart from
+        // RAM and the platform devices; MagicValue (0x0) and DeviceID (0x8)
+        // are side-effect-free 32-bit registers; paging is off.
+        let (magic, id) = unsafe {
+            let regs = node.base as *const u32;
+            (regs.read_volatile(), regs.add(2).read_volatile())
+        };
+        if magic != VIRTIO_MAGIC {
+            kprintln!(
+                "neuron: refusing virtio window {:#x}: bad magic {magic:#x}",
+                node.base
+            );
+            return;
+        }
+        let dev = Device {
+            base: node.base,
+            len: node.len,
+            irq: node.irq,
+            class: DeviceClass::from_device_id(id),
+        };
+        if table.insert(dev) {
+            if dev.class != DeviceClass::Empty {
+                kprintln!(
+                    "neuron: device {} at {:#x} (irq {})",
+                    dev.class,
+                    dev.base,
+                    dev.irq
+                );
+            }
+        } else {
+            kprintln!(
+                "neuron: refusing virtio window {:#x}: table full or overlap",
+                node.base
+            );
+        }
+    });
+    table
+}
+
+mod heapless_regions {
+    //! The protected regions as a slice.
+    use crate::device::Region;
+
+    use super::dt::MAX_REGIONS;
+
+    pub struct Regions {
+        regions: [Region; MAX_REGIONS],
+        n: usize,
+    }
+
+    impl From<[Option<Region>; MAX_REGIONS]> for Regions {
+        fn from(list: [Option<Region>; MAX_REGIONS]) -> Regions {
+            let empty = Region {
+                name: "",
+                base: 0,
+                len: 0,
+            };
+            let mut regions = [empty; MAX_REGIONS];
+            let mut n = 0;
+            for r in list.into_iter().flatten() {
+                regions[n] = r;
+                n += 1;
+            }
+            Regions { regions, n }
+        }
+    }
+
+    impl Regions {
+        pub fn as_slice(&self) -> &[Region] {
+            &self.regions[..self.n]
+        }
+    }
+}
+
+/// Identity-maps the kernel: text R+X, rodata R, data/stack and free RAM
+/// R+W, the UART and the test finisher R+W; all supervisor-only. The
+/// firmware region below the kernel and the guard page below the kernel
+/// stack stay unmapped. Then turns paging on.
+fn build_kernel_page_table(k: &mut Kernel) {
+    let Some(mut pt) = PageTable::new(&mut k.mem) else {
+        panic!("no frame for the kernel page table")
+    };
+    let rx = MapProt::READ | MapProt::EXEC;
+    let ranges = [
+        (sym_addr!(__text_start), sym_addr!(__text_end), rx),
+        (
+            sym_addr!(__rodata_start),
+            sym_addr!(__rodata_end),
+            MapProt::READ,
+        ),
+        (
+            sym_addr!(__data_start),
+            sym_addr!(__stack_guard),
+            MapProt::RW,
+        ),
+        (
+            sym_addr!(__stack_bottom),
+            sym_addr!(__kernel_end),
+            MapProt::RW,
+        ),
+        (sym_addr!(__kernel_end), k.mem.ram_end(), MapProt::RW),
+        (UART_BASE, UART_BASE + 0x1000, MapProt::RW),
+        (FINISHER, FINISHER + 0x1000, MapProt::RW),
+    ];
+    for (start, end, prot) in ranges {
+        let mut pa = start;
+        while pa < end {
+            let mapped = Pte::leaf(pa, prot, Owner::Kernel)
+                .ok()
+                .is_some_and(|leaf| pt.map(&mut k.mem, pa, leaf).is_ok());
+            if !mapped {
+                panic!("cannot map kernel page {pa:#x}");
+            }
+            pa += 0x1000;
+        }
+    }
+    // SAFETY: the table identity-maps everything the kernel touches: its
+    // image, stack, all RAM, the console and the finisher.
+    unsafe { cpu::switch_page_table(pt.root()) };
+    k.kernel_pt = Some(pt);
+}
+
+/// Checks and loads one program; reports and returns `None` if refused.
+fn load_task(k: &mut Kernel, spec: &'static TaskSpec) -> Option<Task> {
+    let program = match elf::parse(spec.elf) {
+        Ok(p) => p,
+        Err(e) => {
+            kprintln!("neuron: refusing task {}: {e}", spec.name);
+            k.boot_failures += 1;
+            return None;
+        }
+    };
+    let kpt = k.kernel_pt?;
+    let mut space = match AddressSpace::new(&mut k.mem, &kpt) {
+        Ok(s) => s,
+        Err(e) => {
+            kprintln!("neuron: cannot create task {}: {e}", spec.name);
+            k.boot_failures += 1;
+            return None;
+        }
+    };
+    if let Err(e) = space.load(&mut k.mem, &program, spec.elf) {
+        kprintln!("neuron: cannot load task {}: {e}", spec.name);
+        space.destroy(&mut k.mem);
+        k.boot_failures += 1;
+        return None;
+    }
+    Some(Task {
+        name: spec.name,
+        caps: CapTable::new(),
+        space: Some(space),
+        frame: TrapFrame::new(program.entry, STACK_TOP),
+        state: State::Runnable,
+        expect: spec.expect,
+    })
+}
+
+/// Mints each granted device capability into its task's slot. A window goes
+/// to one task at most, whatever the table says.
+fn grant_devices(k: &mut Kernel, specs: &'static [TaskSpec], devices: &DeviceTable) {
+    let mut owner: [Option<&'static str>; MAX_DEVICES] = [None; MAX_DEVICES];
+    for (ti, spec) in specs.iter().enumerate().take(MAX_TASKS) {
+        for g in spec.grants {
+            let found = devices
+                .iter()
+                .enumerate()
+                .filter(|(_, d)| d.class == g.class)
+                .nth(g.instance);
+            let Some((di, dev)) = found else {
+                kprintln!(
+                    "neuron: cannot grant {}#{} to {}: no such device",
+                    g.class,
+                    g.instance,
+                    spec.name
+                );
+                k.boot_failures += 1;
+                continue;
+            };
+            if let Some(other) = owner[di] {
+                kprintln!(
+                    "neuron: cannot grant {}#{} to {}: already granted to {other}",
+                    g.class,
+                    g.instance,
+                    spec.name
+                );
+                k.boot_failures += 1;
+                continue;
+            }
+            let Some(task) = k.tasks[ti].as_mut() else {
+                continue;
+            };
+            let object = Object::DeviceMmio {
+                base: dev.base,
+                len: dev.len,
+            };
+            let cap = Cap::minted(object, CapRights::from_bits_truncate(g.rights));
+            match task.caps.install(g.slot, cap) {
+                Ok(()) => {
+                    owner[di] = Some(spec.name);
+                    kprintln!(
+                        "neuron: granted {}#{} to {} in slot {}",
+                        g.class,
+                        g.instance,
+                        spec.name,
+                        g.slot
+                    );
+                }
+                Err(e) => {
+                    kprintln!("neuron: cannot grant to {} slot {}: {e}", spec.name, g.slot);
+                    k.boot_failures += 1;
+                }
+            }
+        }
+    }
+}

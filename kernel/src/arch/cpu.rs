@@ -1,0 +1,102 @@
+//! CSR access and machine control: the only users of the `riscv` and
+//! `sbi-rt` crates.
+
+use riscv::register::{satp, scause, scounteren, sepc, sie, sstatus, stval, stvec, time};
+
+/// The `virt` test finisher (SiFive test device).
+pub const FINISHER: usize = 0x10_0000;
+
+/// A trap cause, decoded once.
+#[derive(Clone, Copy, Debug)]
+pub struct Cause {
+    /// Interrupt (true) or exception.
+    pub interrupt: bool,
+    /// The cause code.
+    pub code: usize,
+    /// `stval`: the faulting address, where there is one.
+    pub tval: usize,
+    /// `sepc`: the pc of the trap.
+    pub pc: usize,
+}
+
+/// Reads the cause of the current trap.
+pub fn cause() -> Cause {
+    let c = scause::read();
+    Cause {
+        interrupt: c.is_interrupt(),
+        code: c.code(),
+        tval: stval::read(),
+        pc: sepc::read(),
+    }
+}
+
+/// Supervisor timer interrupt code.
+pub const TIMER_INTERRUPT: usize = 5;
+
+/// Installs the trap vector; returns whether `stvec` took it.
+pub fn set_trap_vector(addr: usize) -> bool {
+    let v = stvec::Stvec::new(addr, stvec::TrapMode::Direct);
+    // SAFETY: `addr` is `neuron_trap_entry`, 4-byte aligned, which handles
+    // every trap the kernel can take.
+    unsafe { stvec::write(v) };
+    stvec::read().address() == addr
+}
+
+/// Switches to the page table rooted at `root` and flushes the TLB.
+///
+/// # Safety
+/// The table must map the kernel (code, data, stack, RAM, console) exactly
+/// as the current one does.
+pub unsafe fn switch_page_table(root: usize) {
+    // SAFETY: the caller guarantees the kernel stays mapped identically.
+    unsafe {
+        satp::set(satp::Mode::Sv39, 0, root >> 12);
+        riscv::asm::sfence_vma_all();
+    }
+}
+
+/// Flushes the TLB entry of one page in the current address space.
+pub fn flush_page(va: usize) {
+    riscv::asm::sfence_vma(0, va);
+}
+
+/// Prepares `sret` to enter U-mode, with user access to `time`, `cycle`
+/// and `instret`, and enables the supervisor timer interrupt (taken in
+/// U-mode only: the kernel runs with `sstatus.SIE` clear).
+pub fn init_user_mode() {
+    // SAFETY: these CSR writes only change how U-mode is entered and which
+    // counters it may read.
+    unsafe {
+        sstatus::set_spp(sstatus::SPP::User);
+        sstatus::clear_sie();
+        scounteren::set_tm();
+        scounteren::set_cy();
+        scounteren::set_ir();
+        sie::set_stimer();
+    }
+}
+
+/// The `time` CSR.
+pub fn now() -> u64 {
+    time::read64()
+}
+
+/// Arms the timer to fire `ticks` from now.
+pub fn set_timer_in(ticks: u64) {
+    let _ = sbi_rt::set_timer(now().wrapping_add(ticks));
+}
+
+/// Ends the machine: QEMU exits 0 if `ok`, otherwise with `code` (1..255).
+pub fn finish(ok: bool, code: u32) -> ! {
+    let value = if ok {
+        0x5555
+    } else {
+        (code.clamp(1, 255) << 16) | 0x3333
+    };
+    // SAFETY: FINISHER is the `virt` test device, mapped kernel-only; a
+    // write ends the machine.
+    unsafe { (FINISHER as *mut u32).write_volatile(value) };
+    loop {
+        riscv::asm::wfi();
+    }
+}

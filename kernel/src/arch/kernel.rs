@@ -1,0 +1,133 @@
+//! The kernel's global state and the scheduler's hand-over to U-mode.
+
+use core::cell::UnsafeCell;
+
+use crate::pagetable::PageTable;
+use crate::task::{MAX_TASKS, State, Task, next_runnable};
+
+use super::console::kprintln;
+use super::cpu;
+use super::entry::neuron_return_to_user;
+use super::phys::PhysMemory;
+
+/// Everything the kernel owns after boot.
+pub struct Kernel {
+    /// Physical memory.
+    pub mem: PhysMemory,
+    /// The kernel's own page table (its low part is shared by every task).
+    pub kernel_pt: Option<PageTable>,
+    /// The tasks, in system-description order.
+    pub tasks: [Option<Task>; MAX_TASKS],
+    /// The task running (or last run).
+    pub current: usize,
+    /// Timer ticks per time slice.
+    pub quantum: u64,
+    /// Boot-time failures: refused programs, unresolvable grants.
+    pub boot_failures: usize,
+}
+
+struct Global(UnsafeCell<Kernel>);
+
+// SAFETY: NEURON runs on one hart and the kernel never takes an interrupt
+// (sstatus.SIE is clear in S-mode), so the state is only ever touched by one
+// flow of control at a time: `kmain`, then one trap handler at a time.
+unsafe impl Sync for Global {}
+
+static KERNEL: Global = Global(UnsafeCell::new(Kernel {
+    mem: PhysMemory::new(0, 0),
+    kernel_pt: None,
+    tasks: [const { None }; MAX_TASKS],
+    current: 0,
+    quantum: 0,
+    boot_failures: 0,
+}));
+
+/// The kernel state.
+///
+/// # Safety
+/// Call once per entry into the kernel (`kmain`, each trap) and never hold
+/// two of the returned references at once.
+pub unsafe fn kernel() -> &'static mut Kernel {
+    // SAFETY: single hart, no kernel preemption, one reference per entry,
+    // as the caller guarantees.
+    unsafe { &mut *KERNEL.0.get() }
+}
+
+impl Kernel {
+    /// Ends task `i` with `state` and frees its memory.
+    pub fn end_task(&mut self, i: usize, state: State) {
+        let Some(task) = self.tasks[i].as_mut() else {
+            return;
+        };
+        task.state = state;
+        if let State::Exited(code) = state {
+            kprintln!("neuron: task {} exited with code {}", task.name, code);
+        }
+        if let Some(space) = task.space.take() {
+            if let Some(kpt) = &self.kernel_pt {
+                // SAFETY: the kernel table maps the kernel exactly as every
+                // task table does (they share its root entries).
+                unsafe { cpu::switch_page_table(kpt.root()) };
+            }
+            space.destroy(&mut self.mem);
+        }
+    }
+
+    /// Runs the next runnable task after `after` (or `after` itself if it
+    /// is the only one); when none is left, ends the machine.
+    pub fn schedule(&mut self, after: usize) -> ! {
+        let mut states = [State::Killed; MAX_TASKS];
+        for (s, t) in states.iter_mut().zip(&self.tasks) {
+            if let Some(t) = t {
+                *s = t.state;
+            }
+        }
+        match next_runnable(&states, after) {
+            Some(i) => self.resume(i),
+            None => self.finish(),
+        }
+    }
+
+    /// Returns to task `i` in U-mode.
+    pub fn resume(&mut self, i: usize) -> ! {
+        self.current = i;
+        let Some(task) = self.tasks[i].as_ref() else {
+            self.finish()
+        };
+        let Some(space) = task.space.as_ref() else {
+            self.finish()
+        };
+        // SAFETY: every task table shares the kernel's root entries, so the
+        // kernel stays mapped identically across the switch.
+        unsafe { cpu::switch_page_table(space.page_table().root()) };
+        let frame = &task.frame as *const _;
+        // SAFETY: `frame` is the task's saved context, in kernel memory that
+        // lives as long as the kernel; the trap entry writes the next
+        // context back into it through `sscratch`.
+        unsafe { neuron_return_to_user(frame) }
+    }
+
+    /// Every task has ended: report and stop QEMU, with success only if
+    /// each ended as the system description expects.
+    fn finish(&mut self) -> ! {
+        let mut bad = self.boot_failures;
+        for t in self.tasks.iter().flatten() {
+            if !t.ended_as_expected() {
+                kprintln!(
+                    "neuron: task {} ended {:?}, expected {:?}",
+                    t.name,
+                    t.state,
+                    t.expect
+                );
+                bad += 1;
+            }
+        }
+        if bad == 0 {
+            kprintln!("neuron: all tasks ended as expected");
+            cpu::finish(true, 0)
+        } else {
+            kprintln!("neuron: {bad} failure(s)");
+            cpu::finish(false, 1)
+        }
+    }
+}

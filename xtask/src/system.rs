@@ -1,0 +1,371 @@
+//! `system.toml`: which programs run and which device windows each gets.
+//! Validated here at build time and turned into the kernel's const table.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde::Deserialize;
+
+/// Capability slots per task (kept in step with the kernel's `CAP_SLOTS`).
+const CAP_SLOTS: u32 = 32;
+/// Tasks the kernel runs at most (its `MAX_TASKS`).
+const MAX_TASKS: usize = 8;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSystem {
+    task: Vec<RawTask>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTask {
+    name: String,
+    package: Option<String>,
+    #[serde(default = "default_expect")]
+    expect: String,
+    #[serde(default)]
+    grant: Vec<RawGrant>,
+}
+
+fn default_expect() -> String {
+    "exit0".into()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGrant {
+    device: String,
+    slot: u32,
+    rights: Vec<String>,
+}
+
+/// A device class a grant can name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Class {
+    Blk,
+    Net,
+    Rng,
+    Empty,
+}
+
+impl Class {
+    fn parse(s: &str) -> Option<Class> {
+        Some(match s {
+            "virtio-blk" => Class::Blk,
+            "virtio-net" => Class::Net,
+            "virtio-rng" => Class::Rng,
+            "virtio-empty" => Class::Empty,
+            _ => return None,
+        })
+    }
+
+    fn rust(self) -> &'static str {
+        match self {
+            Class::Blk => "Blk",
+            Class::Net => "Net",
+            Class::Rng => "Rng",
+            Class::Empty => "Empty",
+        }
+    }
+}
+
+/// Rights names, with the `nexus_abi::CapRights` bits.
+const RIGHTS: [(&str, u32); 5] = [
+    ("read", 1),
+    ("write", 2),
+    ("map", 4),
+    ("derive", 8),
+    ("transfer", 16),
+];
+
+/// One validated grant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Grant {
+    pub class: Class,
+    pub instance: u32,
+    pub slot: u32,
+    pub rights: u32,
+}
+
+/// How a task must end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expect {
+    Exit0,
+    Killed,
+}
+
+/// One validated task.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Task {
+    pub name: String,
+    pub package: String,
+    pub expect: Expect,
+    pub grants: Vec<Grant>,
+}
+
+/// A validated system description.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct System {
+    pub tasks: Vec<Task>,
+}
+
+/// Parses and validates a system description; every problem is an error
+/// naming the task and grant at fault.
+pub fn parse(text: &str) -> Result<System, String> {
+    let raw: RawSystem = toml::from_str(text).map_err(|e| format!("system.toml: {e}"))?;
+    if raw.task.is_empty() {
+        return Err("system.toml: no [[task]]".into());
+    }
+    if raw.task.len() > MAX_TASKS {
+        return Err(format!(
+            "system.toml: {} tasks, the kernel runs at most {MAX_TASKS}",
+            raw.task.len()
+        ));
+    }
+    let mut names = BTreeSet::new();
+    let mut owners: BTreeMap<(Class, u32), String> = BTreeMap::new();
+    let mut tasks = Vec::new();
+    for t in raw.task {
+        if !names.insert(t.name.clone()) {
+            return Err(format!("system.toml: task `{}` is declared twice", t.name));
+        }
+        let expect = match t.expect.as_str() {
+            "exit0" => Expect::Exit0,
+            "killed" => Expect::Killed,
+            other => {
+                return Err(format!(
+                    "system.toml: task `{}`: expect = `{other}`; use `exit0` or `killed`",
+                    t.name
+                ));
+            }
+        };
+        let mut slots = BTreeSet::new();
+        let mut grants = Vec::new();
+        for g in t.grant {
+            let what = format!("task `{}`, grant `{}`", t.name, g.device);
+            let (class, instance) = g
+                .device
+                .split_once('#')
+                .and_then(|(c, i)| Some((Class::parse(c)?, i.parse::<u32>().ok()?)))
+                .ok_or_else(|| {
+                    format!(
+                        "system.toml: {what}: expected `<class>#<instance>` with class \
+                         virtio-blk, virtio-net, virtio-rng or virtio-empty"
+                    )
+                })?;
+            if g.slot == 0 || g.slot >= CAP_SLOTS {
+                return Err(format!(
+                    "system.toml: {what}: slot {} is not in 1..{CAP_SLOTS} (slot 0 is the task itself)",
+                    g.slot
+                ));
+            }
+            if !slots.insert(g.slot) {
+                return Err(format!(
+                    "system.toml: {what}: slot {} is used twice",
+                    g.slot
+                ));
+            }
+            let mut rights = 0;
+            for r in &g.rights {
+                let bit = RIGHTS
+                    .iter()
+                    .find(|(n, _)| n == r)
+                    .map(|(_, b)| *b)
+                    .ok_or_else(|| {
+                        format!("system.toml: {what}: unknown right `{r}` (read, write, map, derive, transfer)")
+                    })?;
+                rights |= bit;
+            }
+            if let Some(other) = owners.insert((class, instance), t.name.clone()) {
+                return Err(format!(
+                    "system.toml: `{}` is granted twice: to `{other}` and to `{}`; \
+                     a device window goes to one task at most",
+                    g.device, t.name
+                ));
+            }
+            grants.push(Grant {
+                class,
+                instance,
+                slot: g.slot,
+                rights,
+            });
+        }
+        tasks.push(Task {
+            package: t.package.unwrap_or_else(|| t.name.clone()),
+            name: t.name,
+            expect,
+            grants,
+        });
+    }
+    Ok(System { tasks })
+}
+
+/// Reads and validates the file.
+pub fn load(path: &Path) -> Result<System, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    parse(&text)
+}
+
+/// The Rust source of the kernel's system table; `elf_of(package)` gives
+/// each program's built ELF.
+pub fn generate(system: &System, elf_of: impl Fn(&str) -> std::path::PathBuf) -> String {
+    let mut s = String::from(
+        "// Generated by `cargo xtask` from system.toml. Do not edit.\n\
+         #[repr(C, align(4096))]\n\
+         struct Aligned<T: ?Sized>(T);\n\n",
+    );
+    for (i, t) in system.tasks.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            "static ELF_{i}: &Aligned<[u8]> = &Aligned(*include_bytes!({:?}));",
+            elf_of(&t.package)
+        );
+    }
+    s.push_str(
+        "\n/// The programs, in start order.\npub static TASKS: &[neuron::system::TaskSpec] = &[\n",
+    );
+    for (i, t) in system.tasks.iter().enumerate() {
+        let expect = match t.expect {
+            Expect::Exit0 => "Exit0",
+            Expect::Killed => "Killed",
+        };
+        let _ = writeln!(
+            s,
+            "    neuron::system::TaskSpec {{\n        name: {:?},\n        elf: &ELF_{i}.0,\n        \
+             expect: neuron::task::Expect::{expect},\n        grants: &[",
+            t.name
+        );
+        for g in &t.grants {
+            let _ = writeln!(
+                s,
+                "            neuron::system::Grant {{ slot: {}, class: neuron::device::DeviceClass::{}, \
+                 instance: {}, rights: {:#x} }},",
+                g.slot,
+                g.class.rust(),
+                g.instance,
+                g.rights
+            );
+        }
+        s.push_str("        ],\n    },\n");
+    }
+    s.push_str("];\n");
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+        [[task]]
+        name = "selftest-client"
+        [[task.grant]]
+        device = "virtio-rng#0"
+        slot = 1
+        rights = ["read", "write", "map", "derive"]
+
+        [[task]]
+        name = "probe"
+        package = "fault-probe"
+        expect = "killed"
+    "#;
+
+    #[test]
+    fn parses_a_good_description() {
+        let s = parse(GOOD).unwrap();
+        assert_eq!(s.tasks.len(), 2);
+        assert_eq!(
+            s.tasks[0].grants,
+            [Grant {
+                class: Class::Rng,
+                instance: 0,
+                slot: 1,
+                rights: 15
+            }]
+        );
+        assert_eq!(s.tasks[1].package, "fault-probe");
+        assert_eq!(s.tasks[1].expect, Expect::Killed);
+        assert_eq!(s.tasks[0].expect, Expect::Exit0);
+    }
+
+    #[test]
+    fn refuses_a_window_granted_twice() {
+        let twice = format!(
+            "{GOOD}\n[[task.grant]]\ndevice = \"virtio-rng#0\"\nslot = 2\nrights = [\"read\"]\n"
+        );
+        let e = parse(&twice).unwrap_err();
+        assert!(e.contains("`virtio-rng#0` is granted twice"), "{e}");
+        assert!(
+            e.contains("`selftest-client`") && e.contains("`probe`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn refuses_bad_grants() {
+        let grant = |device: &str, slot: u32, rights: &str| {
+            format!(
+                "[[task]]\nname = \"t\"\n[[task.grant]]\ndevice = \"{device}\"\nslot = {slot}\nrights = [{rights}]\n"
+            )
+        };
+        let cases = [
+            (
+                grant("virtio-gpu#0", 1, "\"read\""),
+                "expected `<class>#<instance>`",
+            ),
+            (
+                grant("virtio-rng", 1, "\"read\""),
+                "expected `<class>#<instance>`",
+            ),
+            (
+                grant("virtio-rng#x", 1, "\"read\""),
+                "expected `<class>#<instance>`",
+            ),
+            (grant("virtio-rng#0", 0, "\"read\""), "slot 0 is not in"),
+            (grant("virtio-rng#0", 32, "\"read\""), "slot 32 is not in"),
+            (
+                grant("virtio-rng#0", 1, "\"execute\""),
+                "unknown right `execute`",
+            ),
+        ];
+        for (text, want) in cases {
+            let e = parse(&text).unwrap_err();
+            assert!(e.contains(want), "{e} should contain {want}");
+        }
+    }
+
+    #[test]
+    fn refuses_duplicate_tasks_slots_and_bad_expectations() {
+        let dup = "[[task]]\nname = \"a\"\n[[task]]\nname = \"a\"\n";
+        assert!(parse(dup).unwrap_err().contains("declared twice"));
+        let slots = "[[task]]\nname = \"a\"\n\
+            [[task.grant]]\ndevice = \"virtio-rng#0\"\nslot = 1\nrights = []\n\
+            [[task.grant]]\ndevice = \"virtio-net#0\"\nslot = 1\nrights = []\n";
+        assert!(parse(slots).unwrap_err().contains("slot 1 is used twice"));
+        let expect = "[[task]]\nname = \"a\"\nexpect = \"maybe\"\n";
+        assert!(
+            parse(expect)
+                .unwrap_err()
+                .contains("use `exit0` or `killed`")
+        );
+        assert!(parse("").is_err());
+        assert!(parse("[[task]]\nname = \"a\"\ncolour = 1\n").is_err());
+        let many: String = (0..9)
+            .map(|i| format!("[[task]]\nname = \"t{i}\"\n"))
+            .collect();
+        assert!(parse(&many).unwrap_err().contains("at most 8"));
+    }
+
+    #[test]
+    fn generates_the_kernel_table() {
+        let s = parse(GOOD).unwrap();
+        let src = generate(&s, |p| std::path::PathBuf::from(format!("/b/{p}")));
+        assert!(src.contains(r#"include_bytes!("/b/selftest-client")"#));
+        assert!(src.contains(r#"include_bytes!("/b/fault-probe")"#));
+        assert!(src.contains("class: neuron::device::DeviceClass::Rng, instance: 0, rights: 0xf"));
+        assert!(src.contains("expect: neuron::task::Expect::Killed"));
+    }
+}

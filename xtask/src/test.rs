@@ -1,0 +1,238 @@
+//! `run`, `test` and `lint`: the QEMU selftest against the marker list,
+//! the host tests, Miri, asm-check, and the final tally.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::{TARGET, asm_check, image, markers, qemu, setup};
+
+/// The marker list the selftest run is checked against.
+const MARKERS: &str = "xtask/markers.txt";
+
+/// The outcome of every check, in the order they ran.
+#[derive(Default)]
+struct Tally {
+    passed: usize,
+    failed: Vec<String>,
+}
+
+impl Tally {
+    fn record(&mut self, name: &str, ok: bool) {
+        if ok {
+            self.passed += 1;
+        } else {
+            self.failed.push(name.to_string());
+        }
+    }
+
+    fn add(&mut self, name: &str, passed: usize, failed: usize) {
+        self.passed += passed;
+        for i in 0..failed {
+            self.failed.push(format!("{name} #{}", i + 1));
+        }
+    }
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+/// Runs a `cargo test`-like command, echoing its output; returns the summed
+/// `N passed; M failed` counts, or one failure if it failed without any.
+fn run_tests(mut cmd: Command) -> (usize, usize) {
+    let out = match cmd.stderr(Stdio::inherit()).output() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("xtask: cannot run tests: {e}");
+            return (0, 1);
+        }
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    print!("{text}");
+    let (mut passed, mut failed) = (0, 0);
+    for line in text.lines().filter(|l| l.starts_with("test result:")) {
+        let num = |key: &str| {
+            line.split(';')
+                .find_map(|part| {
+                    part.trim()
+                        .strip_suffix(key)?
+                        .split_whitespace()
+                        .last()?
+                        .parse()
+                        .ok()
+                })
+                .unwrap_or(0)
+        };
+        passed += num(" passed");
+        failed += num(" failed");
+    }
+    if !out.status.success() && failed == 0 {
+        failed = 1;
+    }
+    (passed, failed)
+}
+
+/// Builds, boots and checks the system against the marker list.
+fn selftest(root: &Path, timeout: Duration, echo: bool, tally: &mut Tally) -> Result<(), String> {
+    setup::ensure_qemu()?;
+    let img = image::build(root)?;
+    let list = fs::read_to_string(root.join(MARKERS))
+        .map_err(|e| format!("cannot read {MARKERS}: {e}"))?;
+    let expected = markers::parse(&list);
+    println!(
+        "xtask: booting NEURON under QEMU (timeout {}s)",
+        timeout.as_secs()
+    );
+    let run = qemu::run(qemu::command(&img.kernel, &img.disk, &[]), timeout, echo)?;
+    let found = markers::check(&expected, &run.lines);
+
+    println!("\n{:<8} marker", "result");
+    for (m, f) in expected.iter().zip(&found) {
+        let tag = if f.is_some() { "seen" } else { "MISSING" };
+        println!("{tag:<8} {}{}", if m.ordered { "" } else { "~ " }, m.text);
+        tally.record(&format!("marker `{}`", m.text), f.is_some());
+    }
+    let exit_ok = run.exit == Some(0);
+    let exit_desc = match (run.timed_out, run.exit) {
+        (true, _) => format!("timed out after {}s", timeout.as_secs()),
+        (false, Some(c)) => format!("exit code {c}"),
+        (false, None) => "killed by a signal".into(),
+    };
+    println!(
+        "{:<8} QEMU {exit_desc} ({:.1}s)",
+        if exit_ok { "ok" } else { "FAILED" },
+        run.elapsed.as_secs_f64()
+    );
+    tally.record("QEMU exit status (system reported success)", exit_ok);
+
+    let first_missing = expected.iter().zip(&found).find(|(_, f)| f.is_none());
+    if let Some((m, _)) = first_missing {
+        println!("\nfirst missing marker: {}", m.text);
+    }
+    if first_missing.is_some() || !exit_ok {
+        println!("last 30 console lines:");
+        let from = run.lines.len().saturating_sub(30);
+        for l in &run.lines[from..] {
+            println!("  | {l}");
+        }
+    }
+    Ok(())
+}
+
+/// `cargo xtask run`.
+pub fn run_system(root: &Path, timeout: Duration) -> Result<(), String> {
+    setup::ensure_target()?;
+    let mut tally = Tally::default();
+    selftest(root, timeout, true, &mut tally)?;
+    if tally.failed.is_empty() {
+        println!("xtask: NEURON ran and every expected marker appeared");
+        Ok(())
+    } else {
+        Err(format!("{} check(s) failed", tally.failed.len()))
+    }
+}
+
+fn miri(root: &Path, tally: &mut Tally) {
+    let ready = Command::new("rustup")
+        .current_dir(root)
+        .args([
+            "component",
+            "add",
+            "miri",
+            "rust-src",
+            "--toolchain",
+            "nightly",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ready {
+        println!("xtask: SKIPPING Miri: no nightly toolchain with the miri component here");
+        return;
+    }
+    println!("xtask: host tests of mmio-types under Miri");
+    let mut cmd = cargo();
+    cmd.current_dir(root).env_remove("RUSTUP_TOOLCHAIN").args([
+        "+nightly",
+        "miri",
+        "test",
+        "-p",
+        "mmio-types",
+    ]);
+    let (p, f) = run_tests(cmd);
+    tally.add("miri test -p mmio-types", p, f);
+}
+
+/// `cargo xtask test`.
+pub fn test_all(root: &Path, timeout: Duration) -> Result<(), String> {
+    setup::ensure_target()?;
+    let mut tally = Tally::default();
+
+    println!("xtask: host tests (every host crate, doc tests included)");
+    let mut cmd = cargo();
+    cmd.current_dir(root).arg("test");
+    let (p, f) = run_tests(cmd);
+    tally.add("host tests", p, f);
+
+    miri(root, &mut tally);
+
+    println!("xtask: asm-check");
+    match asm_check::run(root) {
+        Ok(lines) => tally.add("asm-check", lines.len().max(1), 0),
+        Err(e) => {
+            println!("asm-check FAILED: {e}");
+            tally.record("asm-check", false);
+        }
+    }
+
+    if let Err(e) = selftest(root, timeout, false, &mut tally) {
+        println!("selftest could not run: {e}");
+        tally.record("QEMU selftest", false);
+    }
+
+    println!();
+    for f in &tally.failed {
+        println!("FAILED: {f}");
+    }
+    println!("{} passed, {} failed", tally.passed, tally.failed.len());
+    if tally.failed.is_empty() {
+        Ok(())
+    } else {
+        Err("some checks failed".into())
+    }
+}
+
+/// `cargo xtask lint`: clippy, warnings denied, for both targets.
+pub fn lint(root: &Path) -> Result<(), String> {
+    setup::ensure_target()?;
+    let system = crate::system::load(&root.join("system.toml"))?;
+    let mut host = cargo();
+    host.current_dir(root)
+        .args(["clippy", "--all-targets", "--", "-D", "warnings"]);
+    let mut riscv = cargo();
+    riscv.current_dir(root).args(["clippy", "--target", TARGET]);
+    for p in [
+        "neuron",
+        "nexus-abi",
+        "mmio-types",
+        "nexus-virtio",
+        "mmio-asm-probes",
+    ] {
+        riscv.args(["-p", p]);
+    }
+    for t in &system.tasks {
+        riscv.args(["-p", &t.package]);
+    }
+    riscv.args(["--", "-D", "warnings"]);
+    for (what, mut cmd) in [("host", host), ("riscv64", riscv)] {
+        println!("xtask: clippy ({what})");
+        let ok = cmd.status().is_ok_and(|s| s.success());
+        if !ok {
+            return Err(format!("clippy ({what}) found problems"));
+        }
+    }
+    Ok(())
+}
