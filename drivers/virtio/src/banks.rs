@@ -15,6 +15,7 @@ pub struct QueueBank;
 impl Bank for QueueBank {
     type Block = VirtioMmioRegs;
 
+    #[inline]
     fn select(block: &mut UniqueMmioPointer<'_, VirtioMmioRegs>, index: u32) {
         field!(*block, queue_sel).write(index);
     }
@@ -26,6 +27,7 @@ pub struct DeviceFeaturesBank;
 impl Bank for DeviceFeaturesBank {
     type Block = VirtioMmioRegs;
 
+    #[inline]
     fn select(block: &mut UniqueMmioPointer<'_, VirtioMmioRegs>, index: u32) {
         field!(*block, device_features_sel).write(index);
     }
@@ -37,6 +39,7 @@ pub struct DriverFeaturesBank;
 impl Bank for DriverFeaturesBank {
     type Block = VirtioMmioRegs;
 
+    #[inline]
     fn select(block: &mut UniqueMmioPointer<'_, VirtioMmioRegs>, index: u32) {
         field!(*block, driver_features_sel).write(index);
     }
@@ -48,6 +51,7 @@ pub struct ShmBank;
 impl Bank for ShmBank {
     type Block = VirtioMmioRegs;
 
+    #[inline]
     fn select(block: &mut UniqueMmioPointer<'_, VirtioMmioRegs>, index: u32) {
         field!(*block, shm_sel).write(index);
     }
@@ -59,11 +63,13 @@ pub struct QueueRegs<'a>(Selected<'a, QueueBank>);
 
 impl<'a> QueueRegs<'a> {
     /// Selects queue `queue` (writes `QueueSel`).
+    #[inline]
     pub fn select(block: UniqueMmioPointer<'a, VirtioMmioRegs>, queue: u16) -> Self {
         QueueRegs(Selected::new(block, u32::from(queue)))
     }
 
     /// Index of the selected queue.
+    #[inline]
     pub fn index(&self) -> u16 {
         // The index was written from a `u16`.
         self.0.index() as u16
@@ -71,55 +77,65 @@ impl<'a> QueueRegs<'a> {
 
     /// `QueueNumMax`: the largest queue size the device supports; 0 means
     /// the queue does not exist.
+    #[inline]
     pub fn num_max(&self) -> u32 {
         banked_shared!(self.0, queue_num_max).read()
     }
 
     /// Writes `QueueNum`, the queue size the driver will use.
+    #[inline]
     pub fn set_num(&mut self, num: u32) {
         banked!(self.0, queue_num).write(num);
     }
 
     /// Reads `QueueReady`.
+    #[inline]
     pub fn ready(&self) -> bool {
         banked_shared!(self.0, queue_ready).read() & 1 != 0
     }
 
     /// Writes `QueueReady`.
+    #[inline]
     pub fn set_ready(&mut self, ready: bool) {
         banked!(self.0, queue_ready).write(u32::from(ready));
     }
 
     /// Writes the descriptor area's physical address (`QueueDescLow/High`).
+    #[inline]
     pub fn set_desc_area(&mut self, addr: u64) {
         banked!(self.0, queue_desc_low).write(addr as u32);
         banked!(self.0, queue_desc_high).write((addr >> 32) as u32);
     }
 
     /// Writes the driver area's physical address (`QueueDriverLow/High`).
+    #[inline]
     pub fn set_driver_area(&mut self, addr: u64) {
         banked!(self.0, queue_driver_low).write(addr as u32);
         banked!(self.0, queue_driver_high).write((addr >> 32) as u32);
     }
 
     /// Writes the device area's physical address (`QueueDeviceLow/High`).
+    #[inline]
     pub fn set_device_area(&mut self, addr: u64) {
         banked!(self.0, queue_device_low).write(addr as u32);
         banked!(self.0, queue_device_high).write((addr >> 32) as u32);
     }
 
     /// Reads `QueueReset` (1 while a reset of this queue is in progress).
+    #[inline]
     pub fn reset_pending(&self) -> bool {
         banked_shared!(self.0, queue_reset).read() & 1 != 0
     }
 
     /// Writes 1 to `QueueReset`, resetting this queue
     /// (needs `VIRTIO_F_RING_RESET`).
+    #[inline]
     pub fn reset(&mut self) {
         banked!(self.0, queue_reset).write(1);
     }
 
     /// The underlying guard, for direct [`banked!`] access.
+    #[inline]
     pub fn selected(&mut self) -> &mut Selected<'a, QueueBank> {
         &mut self.0
     }
@@ -131,16 +147,19 @@ pub struct DeviceFeatureWord<'a>(Selected<'a, DeviceFeaturesBank>);
 
 impl<'a> DeviceFeatureWord<'a> {
     /// Selects feature word `word` (bits `32 * word ..`; writes `DeviceFeaturesSel`).
+    #[inline]
     pub fn select(block: UniqueMmioPointer<'a, VirtioMmioRegs>, word: u32) -> Self {
         DeviceFeatureWord(Selected::new(block, word))
     }
 
     /// Index of the selected word.
+    #[inline]
     pub fn index(&self) -> u32 {
         self.0.index()
     }
 
     /// Reads `DeviceFeatures` for the selected word.
+    #[inline]
     pub fn read(&self) -> u32 {
         banked_shared!(self.0, device_features).read()
     }
@@ -152,16 +171,19 @@ pub struct DriverFeatureWord<'a>(Selected<'a, DriverFeaturesBank>);
 
 impl<'a> DriverFeatureWord<'a> {
     /// Selects feature word `word` (bits `32 * word ..`; writes `DriverFeaturesSel`).
+    #[inline]
     pub fn select(block: UniqueMmioPointer<'a, VirtioMmioRegs>, word: u32) -> Self {
         DriverFeatureWord(Selected::new(block, word))
     }
 
     /// Index of the selected word.
+    #[inline]
     pub fn index(&self) -> u32 {
         self.0.index()
     }
 
     /// Writes `DriverFeatures` for the selected word.
+    #[inline]
     pub fn write(&mut self, bits: u32) {
         banked!(self.0, driver_features).write(bits);
     }
@@ -173,11 +195,13 @@ pub struct ShmRegs<'a>(Selected<'a, ShmBank>);
 
 impl<'a> ShmRegs<'a> {
     /// Selects shared memory region `id` (writes `SHMSel`).
+    #[inline]
     pub fn select(block: UniqueMmioPointer<'a, VirtioMmioRegs>, id: u8) -> Self {
         ShmRegs(Selected::new(block, u32::from(id)))
     }
 
     /// Length of the region in bytes; `u64::MAX` means it does not exist.
+    #[inline]
     pub fn len(&self) -> u64 {
         let low = banked_shared!(self.0, shm_len_low).read();
         let high = banked_shared!(self.0, shm_len_high).read();
@@ -185,11 +209,13 @@ impl<'a> ShmRegs<'a> {
     }
 
     /// Whether the region is absent or has length 0.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         matches!(self.len(), 0 | u64::MAX)
     }
 
     /// Physical base address of the region.
+    #[inline]
     pub fn base(&self) -> u64 {
         let low = banked_shared!(self.0, shm_base_low).read();
         let high = banked_shared!(self.0, shm_base_high).read();

@@ -142,6 +142,7 @@ register_layout! {
 ///
 /// Reads the two 32-bit halves inside the `ConfigGeneration` retry loop, so
 /// a capacity change between the two reads cannot produce a torn value.
+#[inline]
 pub fn capacity(window: &VirtioMmioWindow) -> u64 {
     window.read_config(|cfg: mmio_types::SharedMmioPointer<'_, BlkConfig>| {
         let low = field_shared!(cfg, capacity_low).read();

@@ -35,6 +35,7 @@ pub trait VirtioConfig {
 }
 
 impl VirtioConfig for VirtioMmioWindow {
+    #[inline]
     fn config<C: RegisterBlock>(&mut self) -> UniqueMmioPointer<'_, C>
     where
         ConfigOffset: SubWindowAt<C, WindowLen>,
@@ -42,6 +43,7 @@ impl VirtioConfig for VirtioMmioWindow {
         self.sub::<C, ConfigOffset>()
     }
 
+    #[inline]
     fn config_shared<C: RegisterBlock>(&self) -> SharedMmioPointer<'_, C>
     where
         ConfigOffset: SubWindowAt<C, WindowLen>,
@@ -49,6 +51,7 @@ impl VirtioConfig for VirtioMmioWindow {
         self.sub_shared::<C, ConfigOffset>()
     }
 
+    #[inline]
     fn read_config<C: RegisterBlock, T>(
         &self,
         mut read: impl FnMut(SharedMmioPointer<'_, C>) -> T,
