@@ -6,7 +6,7 @@ pub struct Marker {
     /// The text a console line must start with (after trimming).
     pub text: String,
     /// Ordered markers must appear in file order; floating ones (`~ ` in the
-    /// file) anywhere before the last ordered marker.
+    /// file) anywhere before the next ordered marker of the file.
     pub ordered: bool,
 }
 
@@ -43,16 +43,13 @@ pub fn check(markers: &[Marker], lines: &[String]) -> Vec<Option<usize>> {
             next = lines.len();
         }
     }
-    let last_ordered = markers
-        .iter()
-        .zip(&found)
-        .filter(|(m, _)| m.ordered)
-        .map(|(_, f)| *f)
-        .last()
-        .flatten()
-        .unwrap_or(lines.len());
     for (k, m) in markers.iter().enumerate().filter(|(_, m)| !m.ordered) {
-        found[k] = (0..last_ordered).find(|&i| matches(i, m));
+        // Bounded by the next ordered marker (if it was found at all).
+        let bound = markers[k..]
+            .iter()
+            .position(|n| n.ordered)
+            .map_or(Some(lines.len()), |d| found[k + d]);
+        found[k] = bound.and_then(|b| (0..b).find(|&i| matches(i, m)));
     }
     found
 }
@@ -93,7 +90,7 @@ mod tests {
     }
 
     #[test]
-    fn floating_markers_must_precede_the_last_ordered_one() {
+    fn floating_markers_must_precede_the_next_ordered_one() {
         let m = parse("A\n~ K\nDONE\n");
         assert_eq!(
             check(&m, &lines(&["A", "K x", "DONE"])),

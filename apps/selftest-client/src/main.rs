@@ -3,6 +3,8 @@
 #![no_main]
 #![forbid(unsafe_code)]
 
+mod mmio;
+
 use nexus_abi::{SysError, println, sys};
 
 nexus_abi::entry!(main);
@@ -10,26 +12,48 @@ nexus_abi::entry!(main);
 /// A kernel address (the kernel's own entry point): never user memory.
 const KERNEL_ADDR: usize = 0x8020_0000;
 
+/// A check's outcome: `Err` says what went wrong.
+pub type Check = Result<(), &'static str>;
+
 fn main() -> i32 {
     println!("SELFTEST: start");
-    match check_userptr_guard() {
-        Ok(()) => println!("SELFTEST: userptr guard ok"),
-        Err(why) => return fail("userptr guard", why),
+    let checks: [(&str, fn() -> Check); 9] = [
+        ("userptr guard", check_userptr_guard),
+        ("mmio map", mmio::map),
+        ("mmio deny exec", mmio::deny_exec),
+        ("mmio deny no cap", mmio::deny_no_cap),
+        ("mmio deny wrong kind", mmio::deny_wrong_kind),
+        ("mmio deny rights", mmio::deny_rights),
+        ("mmio deny out of window", mmio::deny_out_of_window),
+        ("mmio unmap", mmio::unmap),
+        ("mmio revoke", mmio::revoke),
+    ];
+    let mut failed = 0;
+    for (i, (name, check)) in checks.into_iter().enumerate() {
+        if i == 1 {
+            // The hostile tasks get their turn here: they fault and are
+            // killed while this task goes on.
+            sys::yield_now();
+        }
+        match check() {
+            Ok(()) => println!("SELFTEST: {name} ok"),
+            Err(why) => {
+                println!("SELFTEST: FAIL {name}: {why}");
+                failed += 1;
+            }
+        }
     }
-    // Let the hostile tasks run (and be killed) while this one goes on.
-    sys::yield_now();
+    if failed != 0 {
+        println!("SELFTEST: {failed} check(s) failed");
+        return 1;
+    }
     println!("SELFTEST: done");
     0
 }
 
-fn fail(check: &str, why: &str) -> i32 {
-    println!("SELFTEST: FAIL {check}: {why}");
-    1
-}
-
 /// A `debug_write` whose pointer names kernel memory, or wraps around the
 /// address space, gets `BadAddress` and prints nothing.
-fn check_userptr_guard() -> Result<(), &'static str> {
+fn check_userptr_guard() -> Check {
     if sys::debug_write_raw(KERNEL_ADDR, 16) != Err(SysError::BadAddress) {
         return Err("kernel pointer was not refused with BadAddress");
     }

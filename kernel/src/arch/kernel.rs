@@ -83,7 +83,11 @@ impl Kernel {
             }
         }
         match next_runnable(&states, after) {
-            Some(i) => self.resume(i),
+            Some(i) => {
+                // Each task switched to gets a whole time slice.
+                cpu::set_timer_in(self.quantum);
+                self.resume(i)
+            }
             None => self.finish(),
         }
     }

@@ -25,7 +25,7 @@ extern "C" fn neuron_user_trap() -> ! {
     let cur = k.current;
     if cause.interrupt {
         if cause.code == TIMER_INTERRUPT {
-            cpu::set_timer_in(k.quantum);
+            // `schedule` re-arms the timer for the next slice.
             k.schedule(cur);
         }
         k.resume(cur);
