@@ -1,5 +1,7 @@
 //! Register blocks and the type-level size checks that tie them to windows.
 
+use crate::access::{ReadOnly, ReadPure, ReadPureWrite, ReadWrite, WriteOnly};
+use crate::banked::Banked;
 use typenum::{Eq, IsEqual, IsLessOrEqual, LeEq, Mod, Sum, True, U0, U4096, Unsigned};
 
 /// A `#[repr(C)]` register block whose layout has been pinned.
@@ -18,6 +20,53 @@ pub unsafe trait RegisterBlock {
     type Size: Unsigned;
     /// `align_of::<Self>()` as a type-level number.
     type Align: Unsigned;
+}
+
+/// A type that may be a register field of a [`RegisterBlock`]: an access
+/// wrapper ([`ReadPure`](crate::ReadPure), [`WriteOnly`](crate::WriteOnly),
+/// ...), a [`Banked`](crate::Banked) register, an array of register fields,
+/// or a nested block pinned with [`register_layout!`](crate::register_layout).
+///
+/// # Safety
+///
+/// Every access the type permits through a pointer aligned to
+/// `align_of::<Self>()` is aligned: it has no fields reachable by projection
+/// that are less aligned than their own type requires (no `repr(packed)`).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a register type",
+    label = "registers must be access wrappers, banked registers, arrays of them or pinned blocks",
+    note = "wrap the field in `ReadPure`, `ReadOnly`, `WriteOnly`, `ReadWrite` or `ReadPureWrite`, \
+            pin a nested block with `register_layout!`, or list the field under `reserved`"
+)]
+pub unsafe trait RegisterField {}
+
+// SAFETY: the wrappers are `repr(transparent)` leaves: no projection reaches
+// inside them, and their accesses are checked by `register_layout!` to be
+// naturally aligned.
+unsafe impl<T> RegisterField for ReadPure<T> {}
+// SAFETY: as above.
+unsafe impl<T> RegisterField for ReadOnly<T> {}
+// SAFETY: as above.
+unsafe impl<T> RegisterField for WriteOnly<T> {}
+// SAFETY: as above.
+unsafe impl<T> RegisterField for ReadWrite<T> {}
+// SAFETY: as above.
+unsafe impl<T> RegisterField for ReadPureWrite<T> {}
+// SAFETY: `Banked` is `repr(transparent)` over a register field.
+unsafe impl<B, F: RegisterField> RegisterField for Banked<B, F> {}
+// SAFETY: array elements are at multiples of their size, which is a multiple
+// of their alignment, so each is as aligned as the array.
+unsafe impl<F: RegisterField, const N: usize> RegisterField for [F; N] {}
+
+/// Alignment a single access of `size` bytes needs (the primitive of that size).
+#[doc(hidden)]
+pub const fn access_align(size: usize) -> usize {
+    match size {
+        2 => align_of::<u16>(),
+        4 => align_of::<u32>(),
+        8 => align_of::<u64>(),
+        _ => 1,
+    }
 }
 
 /// Page size of the windows the kernel grants, and the strongest alignment

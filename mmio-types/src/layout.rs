@@ -12,6 +12,19 @@ pub const fn field_align<T, F>(_project: fn(*const T) -> *const F) -> usize {
     align_of::<F>()
 }
 
+/// Type-checks that a projected field is a [`RegisterField`](crate::RegisterField).
+#[doc(hidden)]
+pub fn assert_register_field<T, F: crate::RegisterField>(_project: fn(*const T) -> *const F) {}
+
+/// Whether a register of `size` bytes and alignment `align` may sit at `offset`.
+#[doc(hidden)]
+pub const fn register_offset_ok(offset: usize, size: usize, align: usize) -> bool {
+    let single_access = size <= 8;
+    offset.is_multiple_of(align)
+        && (!single_access || offset.is_multiple_of(size))
+        && (!single_access || align >= crate::block::access_align(size))
+}
+
 /// Pins a `#[repr(C)]` register block's layout and makes it a [`RegisterBlock`].
 ///
 /// Every field of the struct must be listed, registers under `registers`
@@ -21,8 +34,13 @@ pub const fn field_align<T, F>(_project: fn(*const T) -> *const F) -> usize {
 ///
 /// - `size_of` of the block is the given size;
 /// - each field is at the given offset (`core::mem::offset_of!`);
-/// - each register's offset is a multiple of its size and of its alignment,
-///   so every access is naturally aligned;
+/// - each register is a [`RegisterField`] (an access wrapper, a banked
+///   register, an array of them or a nested pinned block; a type-check, so
+///   the error is a trait error);
+/// - each register's offset is a multiple of its alignment, and of its size
+///   when it is a single access (at most 8 bytes), and the register is at
+///   least as aligned as the primitive access of its size, so every access is
+///   naturally aligned;
 /// - each reserved field's offset is a multiple of its alignment;
 /// - the block's alignment is at least every field's (no `repr(packed)`).
 ///
@@ -44,6 +62,7 @@ pub const fn field_align<T, F>(_project: fn(*const T) -> *const F) -> usize {
 /// ```
 ///
 /// [`RegisterBlock`]: crate::RegisterBlock
+/// [`RegisterField`]: crate::RegisterField
 #[macro_export]
 macro_rules! register_layout {
     (
@@ -64,18 +83,19 @@ macro_rules! register_layout {
                         ::core::stringify!($reg), "` is not at offset ", ::core::stringify!($reg_off)),
                 );
                 ::core::assert!(
-                    ::core::mem::offset_of!($block, $reg)
-                        % $crate::layout::field_size::<$block, _>(
+                    $crate::layout::register_offset_ok(
+                        ::core::mem::offset_of!($block, $reg),
+                        $crate::layout::field_size::<$block, _>(
                             // SAFETY: the projection is never called; it only names the field's type.
                             |p| unsafe { &raw const (*p).$reg },
-                        ) == 0
-                        && ::core::mem::offset_of!($block, $reg)
-                            % $crate::layout::field_align::<$block, _>(
-                                // SAFETY: the projection is never called; it only names the field's type.
-                                |p| unsafe { &raw const (*p).$reg },
-                            ) == 0,
+                        ),
+                        $crate::layout::field_align::<$block, _>(
+                            // SAFETY: the projection is never called; it only names the field's type.
+                            |p| unsafe { &raw const (*p).$reg },
+                        ),
+                    ),
                     ::core::concat!("register_layout!: offset of `", ::core::stringify!($block), "::",
-                        ::core::stringify!($reg), "` is not a multiple of its size"),
+                        ::core::stringify!($reg), "` is misaligned: a register must sit at a multiple of its size and alignment"),
                 );
                 ::core::assert!(
                     ::core::mem::align_of::<$block>()
@@ -110,9 +130,16 @@ macro_rules! register_layout {
             )+)?
         };
 
-        // Every field must be listed: this pattern has no `..`.
+        // Every field must be listed (the pattern has no `..`), and every
+        // register is a register type.
         const _: fn(&$block) = |block| {
             let $block { $($reg: _,)+ $($($pad: _,)+)? } = block;
+            $(
+                $crate::layout::assert_register_field::<$block, _>(
+                    // SAFETY: the projection is never called; it only names the field's type.
+                    |p| unsafe { &raw const (*p).$reg },
+                );
+            )+
         };
 
         // SAFETY: the constants above check, at compile time, that every field
@@ -122,5 +149,9 @@ macro_rules! register_layout {
             type Size = $crate::typenum::U<{ ::core::mem::size_of::<$block>() }>;
             type Align = $crate::typenum::U<{ ::core::mem::align_of::<$block>() }>;
         }
+
+        // SAFETY: as above: every field of the block is naturally aligned
+        // within it, so the block can nest in another one.
+        unsafe impl $crate::RegisterField for $block {}
     };
 }

@@ -19,7 +19,8 @@ pub use access::{
 };
 pub use banked::{Bank, Banked, Selected};
 pub use block::{
-    BlockFits, PageAligned, PageSize, RegisterBlock, SubAligned, SubInRange, SubWindowAt, WindowFor,
+    BlockFits, PageAligned, PageSize, RegisterBlock, RegisterField, SubAligned, SubInRange,
+    SubWindowAt, WindowFor,
 };
 #[cfg(feature = "fake-device")]
 pub use fake::FakeDevice;

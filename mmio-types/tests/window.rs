@@ -154,7 +154,7 @@ fn selecting_a_bank_writes_the_selector_first() {
     assert_eq!(dev.read_u32(0x14), 0x55);
     dev.write_u32(0x14, 0x66);
     assert_eq!(banked_shared!(bank, bank_val).read(), 0x66);
-    drop(bank);
+    // The guard's last use ends its borrow; selecting again is then allowed.
     let _other = Selected::<DevBank>::new(regs, 4);
     assert_eq!(dev.read_u32(0x10), 4);
 }
