@@ -6,6 +6,7 @@ use mmio_types::{ReadPure, register_layout};
 pub struct Loose {
     pub flag: ReadPure<u8>,
     pub count: ReadPure<u32>,
+    pub limit: ReadPure<u32>,
 }
 
 #[repr(C)]
@@ -15,7 +16,7 @@ struct Outer {
 }
 
 register_layout! {
-    Outer, size = 12;
+    Outer, size = 16;
     registers { id @ 0, loose @ 4 }
 }
 
