@@ -24,8 +24,8 @@ pub trait Bank {
 }
 
 /// A register (with access type `F`) that belongs to bank `B`: reachable only
-/// through a [`Selected<B>`] guard, with [`banked!`](crate::banked) or
-/// [`banked_shared!`](crate::banked_shared).
+/// through a [`Selected<B>`] guard, with [`banked!`](macro@crate::banked) or
+/// [`banked_shared!`](macro@crate::banked_shared).
 #[repr(transparent)]
 pub struct Banked<B, F> {
     register: F,

@@ -23,8 +23,8 @@ pub unsafe trait RegisterBlock {
 }
 
 /// A type that may be a register field of a [`RegisterBlock`]: an access
-/// wrapper ([`ReadPure`](crate::ReadPure), [`WriteOnly`](crate::WriteOnly),
-/// ...), a [`Banked`](crate::Banked) register, an array of register fields,
+/// wrapper ([`ReadPure`], [`WriteOnly`],
+/// ...), a [`Banked`] register, an array of register fields,
 /// or a nested block pinned with [`register_layout!`](crate::register_layout).
 ///
 /// # Safety
