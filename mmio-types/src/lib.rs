@@ -5,8 +5,11 @@
 pub mod access;
 pub mod banked;
 pub mod block;
+pub mod dma;
 #[cfg(feature = "fake-device")]
 pub mod fake;
+#[cfg(feature = "fake-device")]
+pub mod fake_dma;
 #[doc(hidden)]
 pub mod layout;
 pub mod sub;
@@ -22,8 +25,11 @@ pub use block::{
     BlockFits, PageAligned, PageSize, RegisterBlock, RegisterField, SubAligned, SubInRange,
     SubWindowAt, WindowFor,
 };
+pub use dma::{DmaError, DmaRegion, DmaScalar, DmaToken};
 #[cfg(feature = "fake-device")]
 pub use fake::FakeDevice;
+#[cfg(feature = "fake-device")]
+pub use fake_dma::FakeDma;
 pub use token::MapToken;
 pub use window::{LengthMismatch, MmioWindow};
 

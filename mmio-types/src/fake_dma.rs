@@ -1,0 +1,188 @@
+//! RAM standing in for DMA memory, so drivers and fake devices can be
+//! tested on the host.
+//!
+//! [`FakeDma::new`] takes fresh page-aligned pages from a static pool and
+//! returns the device side (a [`FakeDma`], which reads and writes by device
+//! address, as a device does) and the driver side (a [`DmaToken`]). The
+//! device address of a fake buffer is its host address. Pages are never
+//! reused, so a token can never outlive its memory.
+
+use core::cell::UnsafeCell;
+use core::ptr::NonNull;
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::dma::DmaToken;
+
+const PAGE: usize = 4096;
+/// Pages in the pool, for the whole process.
+const PAGES: usize = 1024;
+
+#[repr(C, align(4096))]
+struct Pages(UnsafeCell<[[u8; PAGE]; PAGES]>);
+
+// SAFETY: each page is handed out at most once (`NEXT` is a fetch-add
+// counter); after that only the `FakeDma`/`DmaToken` pair that received it
+// touches it, and `FakeDma` is not `Send`.
+unsafe impl Sync for Pages {}
+
+static POOL: Pages = Pages(UnsafeCell::new([[0; PAGE]; PAGES]));
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+/// The device side of a fake DMA buffer: access by device address.
+#[derive(Debug)]
+pub struct FakeDma {
+    base: NonNull<u8>,
+    len: usize,
+    _not_send: core::marker::PhantomData<*mut u8>,
+}
+
+impl FakeDma {
+    /// Creates a zeroed buffer of `pages` pages and its token.
+    ///
+    /// # Panics
+    ///
+    /// If `pages` is 0 or the pool (1024 pages per process) is exhausted.
+    pub fn new(pages: usize) -> (FakeDma, DmaToken) {
+        assert!(pages > 0, "a DMA buffer has at least one page");
+        let first = NEXT.fetch_add(pages, Ordering::Relaxed);
+        assert!(first + pages <= PAGES, "fake DMA pool exhausted");
+        let base = POOL.0.get().cast::<u8>().wrapping_add(first * PAGE);
+        let base = NonNull::new(base).expect("static is non-null");
+        let len = pages * PAGE;
+        // SAFETY: 1. the pages are static memory, live for the process, and
+        // readable and writable; 2. page-aligned, so 8-byte aligned; 3. they
+        // were never handed out before, so only this pair touches them.
+        let token = unsafe { DmaToken::new(base, len, base.as_ptr() as u64) };
+        let dev = FakeDma {
+            base,
+            len,
+            _not_send: core::marker::PhantomData,
+        };
+        (dev, token)
+    }
+
+    /// The device address of the first byte.
+    pub fn device_addr(&self) -> u64 {
+        self.base.as_ptr() as u64
+    }
+
+    /// Whether `[addr, addr + len)` lies in this buffer.
+    pub fn contains(&self, addr: u64, len: usize) -> bool {
+        let start = self.device_addr();
+        addr >= start && addr.saturating_add(len as u64) <= start + self.len as u64
+    }
+
+    fn at(&self, addr: u64, len: usize) -> *mut u8 {
+        assert!(
+            self.contains(addr, len),
+            "device access {addr:#x}+{len} outside the DMA buffer"
+        );
+        self.base
+            .as_ptr()
+            .wrapping_add((addr - self.device_addr()) as usize)
+    }
+
+    /// Reads `buf.len()` bytes at device address `addr`.
+    ///
+    /// # Panics
+    ///
+    /// If the range is not inside the buffer.
+    pub fn read(&self, addr: u64, buf: &mut [u8]) {
+        let p = self.at(addr, buf.len());
+        for (i, b) in buf.iter_mut().enumerate() {
+            // SAFETY: `at` checked that the range lies in the buffer.
+            *b = unsafe { p.add(i).read_volatile() };
+        }
+    }
+
+    /// Writes `data` at device address `addr`.
+    ///
+    /// # Panics
+    ///
+    /// If the range is not inside the buffer.
+    pub fn write(&self, addr: u64, data: &[u8]) {
+        let p = self.at(addr, data.len());
+        for (i, b) in data.iter().enumerate() {
+            // SAFETY: `at` checked that the range lies in the buffer.
+            unsafe { p.add(i).write_volatile(*b) };
+        }
+    }
+
+    /// Reads a little-endian u16 at `addr`.
+    pub fn read_u16(&self, addr: u64) -> u16 {
+        let mut b = [0; 2];
+        self.read(addr, &mut b);
+        u16::from_le_bytes(b)
+    }
+
+    /// Reads a little-endian u32 at `addr`.
+    pub fn read_u32(&self, addr: u64) -> u32 {
+        let mut b = [0; 4];
+        self.read(addr, &mut b);
+        u32::from_le_bytes(b)
+    }
+
+    /// Reads a little-endian u64 at `addr`.
+    pub fn read_u64(&self, addr: u64) -> u64 {
+        let mut b = [0; 8];
+        self.read(addr, &mut b);
+        u64::from_le_bytes(b)
+    }
+
+    /// Writes a little-endian u16 at `addr`.
+    pub fn write_u16(&self, addr: u64, v: u16) {
+        self.write(addr, &v.to_le_bytes());
+    }
+
+    /// Writes a little-endian u32 at `addr`.
+    pub fn write_u32(&self, addr: u64, v: u32) {
+        self.write(addr, &v.to_le_bytes());
+    }
+
+    /// Writes a little-endian u64 at `addr`.
+    pub fn write_u64(&self, addr: u64, v: u64) {
+        self.write(addr, &v.to_le_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dma::{DmaError, DmaRegion};
+
+    #[test]
+    fn driver_and_device_see_the_same_bytes() {
+        let (dev, token) = FakeDma::new(2);
+        let mut r = DmaRegion::new(token);
+        assert_eq!(r.len(), 8192);
+        r.write::<u32>(8, 0xdead_beef).unwrap();
+        assert_eq!(dev.read_u32(dev.device_addr() + 8), 0xdead_beef);
+        dev.write_u64(dev.device_addr() + 4096, 42);
+        assert_eq!(r.read::<u64>(4096), Ok(42));
+        let data: [u8; 37] = core::array::from_fn(|i| i as u8);
+        r.write_bytes(3, &data).unwrap();
+        let mut back = [0u8; 37];
+        r.read_bytes(3, &mut back).unwrap();
+        assert_eq!(back, data);
+        let mut via_dev = [0u8; 37];
+        dev.read(dev.device_addr() + 3, &mut via_dev);
+        assert_eq!(via_dev, data);
+        assert_eq!(r.device_addr(16), Ok(dev.device_addr() + 16));
+    }
+
+    #[test]
+    fn accesses_are_bounded_and_aligned() {
+        let (_dev, token) = FakeDma::new(1);
+        let mut r = DmaRegion::new(token);
+        assert_eq!(r.read::<u32>(4096), Err(DmaError::OutOfBounds));
+        assert_eq!(r.read::<u64>(4090), Err(DmaError::OutOfBounds));
+        assert_eq!(r.write::<u16>(3, 1), Err(DmaError::Misaligned));
+        assert_eq!(r.read_bytes(4000, &mut [0; 97]), Err(DmaError::OutOfBounds));
+        assert_eq!(r.write_bytes(usize::MAX, &[1]), Err(DmaError::OutOfBounds));
+        assert_eq!(r.fill(4095, 2, 0), Err(DmaError::OutOfBounds));
+        assert_eq!(r.device_addr(4097), Err(DmaError::OutOfBounds));
+        assert!(r.device_addr(4096).is_ok());
+        r.fill(0, 4096, 0xaa).unwrap();
+        assert_eq!(r.read::<u8>(4095), Ok(0xaa));
+    }
+}
