@@ -27,6 +27,8 @@ pub enum CapKind {
     Task = 1,
     /// A window of device MMIO registers.
     DeviceMmio = 2,
+    /// A buffer of DMA memory (made by `dma_alloc`).
+    Dma = 3,
 }
 
 impl CapKind {
@@ -35,6 +37,7 @@ impl CapKind {
         match code {
             1 => Some(CapKind::Task),
             2 => Some(CapKind::DeviceMmio),
+            3 => Some(CapKind::Dma),
             _ => None,
         }
     }
@@ -61,9 +64,11 @@ mod tests {
         assert_eq!(CapKind::Task as usize, 1);
         assert_eq!(CapKind::DeviceMmio as usize, 2);
         assert_eq!(CapKind::from_code(1), Some(CapKind::Task));
+        assert_eq!(CapKind::Dma as usize, 3);
         assert_eq!(CapKind::from_code(2), Some(CapKind::DeviceMmio));
+        assert_eq!(CapKind::from_code(3), Some(CapKind::Dma));
         assert_eq!(CapKind::from_code(0), None);
-        assert_eq!(CapKind::from_code(3), None);
+        assert_eq!(CapKind::from_code(4), None);
     }
 
     #[test]

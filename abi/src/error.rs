@@ -49,11 +49,14 @@ pub enum SysError {
     NoSlot = 16,
     /// The kernel has no free physical memory for the request.
     OutOfMemory = 17,
+    /// The request would exceed the caller's DMA quota (set in the system
+    /// description; 0 for tasks without one).
+    QuotaExceeded = 18,
 }
 
 impl SysError {
     /// Every error, in code order.
-    pub const ALL: [SysError; 17] = [
+    pub const ALL: [SysError; 18] = [
         SysError::BadSyscall,
         SysError::BadAddress,
         SysError::BadSlot,
@@ -71,6 +74,7 @@ impl SysError {
         SysError::NotMapped,
         SysError::NoSlot,
         SysError::OutOfMemory,
+        SysError::QuotaExceeded,
     ];
 
     /// The code returned in `a0`.
@@ -103,6 +107,7 @@ impl SysError {
             SysError::NotMapped => "NotMapped",
             SysError::NoSlot => "NoSlot",
             SysError::OutOfMemory => "OutOfMemory",
+            SysError::QuotaExceeded => "QuotaExceeded",
         }
     }
 }
@@ -118,7 +123,7 @@ mod tests {
     use super::*;
 
     /// The codes are the ABI: this table must never change, only grow.
-    const PINNED: [(SysError, usize, &str); 17] = [
+    const PINNED: [(SysError, usize, &str); 18] = [
         (SysError::BadSyscall, 1, "BadSyscall"),
         (SysError::BadAddress, 2, "BadAddress"),
         (SysError::BadSlot, 3, "BadSlot"),
@@ -136,6 +141,7 @@ mod tests {
         (SysError::NotMapped, 15, "NotMapped"),
         (SysError::NoSlot, 16, "NoSlot"),
         (SysError::OutOfMemory, 17, "OutOfMemory"),
+        (SysError::QuotaExceeded, 18, "QuotaExceeded"),
     ];
 
     #[test]
@@ -151,7 +157,7 @@ mod tests {
     #[test]
     fn zero_and_unknown_codes_are_not_errors() {
         assert_eq!(SysError::from_code(0), None);
-        assert_eq!(SysError::from_code(18), None);
+        assert_eq!(SysError::from_code(19), None);
         assert_eq!(SysError::from_code(usize::MAX), None);
     }
 

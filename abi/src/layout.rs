@@ -27,6 +27,9 @@ pub const DMA_REGION_BASE: usize = 0x30_0000_0000;
 /// Size of the DMA region.
 pub const DMA_REGION_SIZE: usize = 16 << 20;
 
+/// The most pages one `dma_alloc` call may ask for (256 KiB).
+pub const DMA_MAX_PAGES: usize = 64;
+
 /// Top of the initial stack (the stack grows down from here).
 pub const STACK_TOP: usize = 0x3f_0000_0000;
 /// Size of the initial stack. The page below it is never mapped (a guard).

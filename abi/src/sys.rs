@@ -3,7 +3,7 @@
 use core::arch::asm;
 use core::ptr::NonNull;
 
-use mmio_types::MapToken;
+use mmio_types::{DmaToken, MapToken};
 
 use crate::{CapInfo, CapKind, CapRights, MapProt, SysError, Sysno};
 
@@ -62,7 +62,9 @@ pub fn debug_write(bytes: &[u8]) -> Result<usize, SysError> {
 /// this is safe to call with any value (a bad one gets
 /// [`SysError::BadAddress`]).
 pub fn debug_write_raw(addr: usize, len: usize) -> Result<usize, SysError> {
-    syscall(Sysno::DebugWrite, addr, len, 0, 0).ok().map(|r| r.0)
+    syscall(Sysno::DebugWrite, addr, len, 0, 0)
+        .ok()
+        .map(|r| r.0)
 }
 
 /// Gives the processor to the next runnable task.
@@ -142,4 +144,50 @@ pub fn vm_query(addr: usize) -> Result<MapProt, SysError> {
     syscall(Sysno::VmQuery, addr, 0, 0, 0)
         .ok()
         .map(|r| MapProt::from_bits_retain(r.0))
+}
+
+/// Allocates `pages` physically contiguous, zeroed pages of DMA memory,
+/// mapped read-write (never executable) at an address the kernel chooses;
+/// the token also carries the address a device uses for it. Counts against
+/// the task's DMA quota.
+pub fn dma_alloc(pages: usize) -> Result<DmaToken, SysError> {
+    let (addr, device_addr, len) = syscall(Sysno::DmaAlloc, pages, 0, 0, 0).ok()?;
+    let base = NonNull::new(addr as *mut u8).ok_or(SysError::InvalidArgument)?;
+    // SAFETY: the kernel returned success, so `[addr, addr + len)` is fresh,
+    // page-aligned memory mapped read-write in this address space only, that
+    // no other part of this program knows about; it stays mapped until
+    // `dma_free` consumes the token.
+    Ok(unsafe { DmaToken::new(base, len, device_addr as u64) })
+}
+
+/// Unmaps and frees a DMA buffer. On failure the token is given back.
+pub fn dma_free(token: DmaToken) -> Result<(), (SysError, DmaToken)> {
+    match syscall(Sysno::DmaFree, token.base(), 0, 0, 0).ok() {
+        Ok(_) => {
+            let _ = token.into_raw();
+            Ok(())
+        }
+        Err(e) => Err((e, token)),
+    }
+}
+
+/// Reads the `instret` counter (instructions retired; exact under QEMU's
+/// `-icount`).
+#[inline(always)]
+pub fn instret() -> u64 {
+    let v: u64;
+    // SAFETY: reading a user-readable counter CSR has no side effects; the
+    // kernel enables U-mode access in `scounteren`.
+    unsafe { asm!("rdinstret {}", out(reg) v, options(nomem, nostack)) };
+    v
+}
+
+/// Reads the `time` counter (ticks of the platform timer, 10 MHz on QEMU
+/// `virt`).
+#[inline(always)]
+pub fn time() -> u64 {
+    let v: u64;
+    // SAFETY: as in `instret`.
+    unsafe { asm!("rdtime {}", out(reg) v, options(nomem, nostack)) };
+    v
 }

@@ -24,7 +24,7 @@ pub enum Sysno {
     MmioUnmap = 7,
     /// `vm_query(addr) -> prot`: the caller's access rights to one page.
     VmQuery = 8,
-    /// `dma_alloc(pages) -> (addr, device_addr)`: contiguous DMA memory.
+    /// `dma_alloc(pages) -> (addr, device_addr, len)`: contiguous DMA memory.
     DmaAlloc = 9,
     /// `dma_free(addr)`: return DMA memory.
     DmaFree = 10,

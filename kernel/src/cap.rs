@@ -22,6 +22,14 @@ pub enum Object {
         /// Length in bytes.
         len: usize,
     },
+    /// Physically contiguous DMA memory `[base, base + len)`, owned by the
+    /// holder and freed with the capability.
+    Dma {
+        /// Physical base (revealed as the device address).
+        base: usize,
+        /// Length in bytes.
+        len: usize,
+    },
 }
 
 /// One capability.
@@ -53,6 +61,7 @@ impl Cap {
         match self.object {
             Object::Task => CapKind::Task,
             Object::DeviceMmio { .. } => CapKind::DeviceMmio,
+            Object::Dma { .. } => CapKind::Dma,
         }
     }
 
@@ -60,7 +69,7 @@ impl Cap {
     pub fn len(&self) -> usize {
         match self.object {
             Object::Task => 0,
-            Object::DeviceMmio { len, .. } => len,
+            Object::DeviceMmio { len, .. } | Object::Dma { len, .. } => len,
         }
     }
 }
@@ -144,11 +153,7 @@ impl CapTable {
         if end > plen {
             return Err(SysError::OutOfWindow);
         }
-        let free = self
-            .slots
-            .iter()
-            .position(Option::is_none)
-            .ok_or(SysError::NoSlot)?;
+        let free = self.free_slot()?;
         self.slots[free] = Some(Cap {
             object: Object::DeviceMmio {
                 base: base + offset,
@@ -159,6 +164,14 @@ impl CapTable {
             mapped_at: None,
         });
         Ok(free)
+    }
+
+    /// The lowest empty slot.
+    pub fn free_slot(&self) -> Result<usize, SysError> {
+        self.slots
+            .iter()
+            .position(Option::is_none)
+            .ok_or(SysError::NoSlot)
     }
 
     /// Every slot derived, directly or not, from `slot` (a bit per slot).

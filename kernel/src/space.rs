@@ -2,12 +2,13 @@
 //! chooses addresses in, with the device-mapping operations on top.
 
 use nexus_abi::layout::{
-    DEVICE_REGION_BASE, DEVICE_REGION_SIZE, PAGE_SIZE, STACK_SIZE, STACK_TOP, is_user_range,
+    DEVICE_REGION_BASE, DEVICE_REGION_SIZE, DMA_MAX_PAGES, DMA_REGION_BASE, DMA_REGION_SIZE,
+    PAGE_SIZE, STACK_SIZE, STACK_TOP, is_user_range,
 };
 use nexus_abi::{CapRights, MapProt, SysError};
 
 use crate::bitmap::RunAllocator;
-use crate::cap::{CapTable, Object};
+use crate::cap::{Cap, CapTable, Object};
 use crate::elf::Program;
 use crate::mem::Memory;
 use crate::pagetable::{MapError, PageTable};
@@ -15,6 +16,8 @@ use crate::pte::{Owner, Pte};
 
 /// Pages in the device-mapping region.
 const DEVICE_PAGES: usize = DEVICE_REGION_SIZE / PAGE_SIZE;
+/// Pages in the DMA region.
+const DMA_PAGES: usize = DMA_REGION_SIZE / PAGE_SIZE;
 
 /// A user address space.
 pub struct AddressSpace {
@@ -25,6 +28,8 @@ pub struct AddressSpace {
     /// register handle that outlived its capability must fault, never reach
     /// a later mapping.
     device_va: RunAllocator<{ DEVICE_PAGES / 64 }>,
+    /// DMA-region pages in use, each buffer followed by a guard page.
+    dma_va: RunAllocator<{ DMA_PAGES / 64 }>,
 }
 
 impl From<MapError> for SysError {
@@ -45,6 +50,7 @@ impl AddressSpace {
         Ok(AddressSpace {
             pt,
             device_va: RunAllocator::new(DEVICE_PAGES),
+            dma_va: RunAllocator::new(DMA_PAGES),
         })
     }
 
@@ -174,6 +180,9 @@ impl AddressSpace {
     ) -> Result<(), SysError> {
         let slot = caps.mapped_at(va).ok_or(SysError::NotMapped)?;
         let cap = caps.get_mut(slot)?;
+        if !matches!(cap.object, Object::DeviceMmio { .. }) {
+            return Err(SysError::NotMapped);
+        }
         cap.mapped_at = None;
         let len = cap.len();
         self.unmap_window(mem, va, len);
@@ -204,6 +213,85 @@ impl AddressSpace {
             }
         }
         Ok(doomed.count_ones() as usize)
+    }
+
+    /// `dma_alloc`: `pages` contiguous zeroed frames mapped read-write at an
+    /// address chosen here, recorded as a DMA capability. Returns `(address,
+    /// device address, length)`. `quota` is the task's limit in pages.
+    pub fn dma_alloc(
+        &mut self,
+        caps: &mut CapTable,
+        mem: &mut impl Memory,
+        pages: usize,
+        quota: usize,
+    ) -> Result<(usize, usize, usize), SysError> {
+        if pages == 0 || pages > DMA_MAX_PAGES {
+            return Err(SysError::InvalidArgument);
+        }
+        let used: usize = caps
+            .iter()
+            .filter_map(|(_, c)| match c.object {
+                Object::Dma { len, .. } => Some(len / PAGE_SIZE),
+                _ => None,
+            })
+            .sum();
+        if used + pages > quota {
+            return Err(SysError::QuotaExceeded);
+        }
+        let slot = caps.free_slot()?;
+        let first = self
+            .dma_va
+            .alloc(pages + 1)
+            .ok_or(SysError::NoVirtualSpace)?;
+        let va = DMA_REGION_BASE + first * PAGE_SIZE;
+        let Some(pa) = mem.alloc_frames(pages) else {
+            let _ = self.dma_va.free(first, pages + 1);
+            return Err(SysError::OutOfMemory);
+        };
+        for i in 0..pages {
+            let result = Pte::leaf(pa + i * PAGE_SIZE, MapProt::RW, Owner::User)
+                .map_err(|_| SysError::InvalidArgument)
+                .and_then(|leaf| Ok(self.pt.map(mem, va + i * PAGE_SIZE, leaf)?));
+            if let Err(e) = result {
+                for j in 0..i {
+                    self.pt.unmap(mem, va + j * PAGE_SIZE);
+                }
+                mem.free_frames(pa, pages);
+                let _ = self.dma_va.free(first, pages + 1);
+                return Err(e);
+            }
+        }
+        let len = pages * PAGE_SIZE;
+        let cap = Cap {
+            object: Object::Dma { base: pa, len },
+            rights: CapRights::READ | CapRights::WRITE | CapRights::MAP,
+            parent: None,
+            mapped_at: Some(va),
+        };
+        caps.install(slot, cap)?;
+        Ok((va, pa, len))
+    }
+
+    /// `dma_free`: unmaps the DMA buffer at `va`, then returns its frames
+    /// and deletes its capability.
+    pub fn dma_free(
+        &mut self,
+        caps: &mut CapTable,
+        mem: &mut impl Memory,
+        va: usize,
+    ) -> Result<(), SysError> {
+        let slot = caps.mapped_at(va).ok_or(SysError::NotMapped)?;
+        let Object::Dma { base, len } = caps.get(slot)?.object else {
+            return Err(SysError::NotMapped);
+        };
+        caps.take(slot);
+        // Unmapped (and flushed) before the frames go back: no frame is ever
+        // free while mapped.
+        self.unmap_window(mem, va, len);
+        mem.free_frames(base, len / PAGE_SIZE);
+        let first = (va - DMA_REGION_BASE) / PAGE_SIZE;
+        let _ = self.dma_va.free(first, len / PAGE_SIZE + 1);
+        Ok(())
     }
 
     /// `vm_query`: what the task itself may do with the page at `va`.
@@ -292,5 +380,147 @@ impl AddressSpace {
             }
         }
         self.pt.destroy(mem);
+    }
+}
+
+#[cfg(test)]
+mod dma_tests {
+    use super::*;
+    use crate::mem::fake::FakeMemory;
+    use crate::pte::PteFlags;
+
+    fn setup() -> (FakeMemory, AddressSpace, CapTable) {
+        let mut mem = FakeMemory::new(1024);
+        let kernel = PageTable::new(&mut mem).unwrap();
+        let space = AddressSpace::new(&mut mem, &kernel).unwrap();
+        (mem, space, CapTable::new())
+    }
+
+    #[test]
+    fn alloc_maps_contiguous_zeroed_rw_never_x() {
+        let (mut mem, mut space, mut caps) = setup();
+        let (va, pa, len) = space.dma_alloc(&mut caps, &mut mem, 3, 16).unwrap();
+        assert_eq!(len, 3 * PAGE_SIZE);
+        assert!((DMA_REGION_BASE..DMA_REGION_BASE + DMA_REGION_SIZE).contains(&va));
+        for i in 0..3 {
+            let pte = space
+                .page_table()
+                .lookup(&mut mem, va + i * PAGE_SIZE)
+                .unwrap();
+            assert_eq!(pte.phys(), pa + i * PAGE_SIZE, "physically contiguous");
+            let f = pte.flags();
+            assert!(f.contains(PteFlags::U | PteFlags::R | PteFlags::W));
+            assert!(!f.contains(PteFlags::X));
+            let mut buf = [0xffu8; 64];
+            mem.read_bytes(pte.phys(), &mut buf);
+            assert_eq!(buf, [0; 64], "zeroed");
+        }
+        assert!(
+            space.page_table().lookup(&mut mem, va + len).is_none(),
+            "guard page"
+        );
+        let slot = caps.mapped_at(va).unwrap();
+        assert_eq!(caps.get(slot).unwrap().kind(), nexus_abi::CapKind::Dma);
+    }
+
+    #[test]
+    fn free_unmaps_then_returns_frames_and_the_slot() {
+        let (mut mem, mut space, mut caps) = setup();
+        let before = mem.used();
+        let (va, _, _) = space.dma_alloc(&mut caps, &mut mem, 2, 16).unwrap();
+        mem.flushed.clear();
+        space.dma_free(&mut caps, &mut mem, va).unwrap();
+        assert_eq!(mem.flushed, [va, va + PAGE_SIZE]);
+        assert!(space.page_table().lookup(&mut mem, va).is_none());
+        // Intermediate tables stay; the data frames went back.
+        assert!(mem.used() <= before + 2);
+        assert_eq!(caps.mapped_at(va), None);
+        assert_eq!(
+            space.dma_free(&mut caps, &mut mem, va),
+            Err(SysError::NotMapped)
+        );
+        // The same range can be handed out again.
+        let (again, _, _) = space.dma_alloc(&mut caps, &mut mem, 2, 16).unwrap();
+        assert_eq!(again, va);
+    }
+
+    #[test]
+    fn quota_limits_and_bad_sizes() {
+        let (mut mem, mut space, mut caps) = setup();
+        assert_eq!(
+            space.dma_alloc(&mut caps, &mut mem, 1, 0),
+            Err(SysError::QuotaExceeded)
+        );
+        space.dma_alloc(&mut caps, &mut mem, 3, 4).unwrap();
+        assert_eq!(
+            space.dma_alloc(&mut caps, &mut mem, 2, 4),
+            Err(SysError::QuotaExceeded)
+        );
+        space.dma_alloc(&mut caps, &mut mem, 1, 4).unwrap();
+        assert_eq!(
+            space.dma_alloc(&mut caps, &mut mem, 0, 100),
+            Err(SysError::InvalidArgument)
+        );
+        assert_eq!(
+            space.dma_alloc(&mut caps, &mut mem, DMA_MAX_PAGES + 1, 1000),
+            Err(SysError::InvalidArgument)
+        );
+    }
+
+    #[test]
+    fn out_of_memory_changes_nothing() {
+        let mut mem = FakeMemory::new(8);
+        let kernel = PageTable::new(&mut mem).unwrap();
+        let mut space = AddressSpace::new(&mut mem, &kernel).unwrap();
+        let mut caps = CapTable::new();
+        let used = mem.used();
+        assert_eq!(
+            space.dma_alloc(&mut caps, &mut mem, 7, 100),
+            Err(SysError::OutOfMemory)
+        );
+        assert_eq!(mem.used(), used);
+        assert_eq!(caps.iter().count(), 1);
+    }
+
+    #[test]
+    fn dma_and_device_calls_do_not_mix() {
+        let (mut mem, mut space, mut caps) = setup();
+        let (va, _, _) = space.dma_alloc(&mut caps, &mut mem, 1, 4).unwrap();
+        let slot = caps.mapped_at(va).unwrap();
+        assert_eq!(
+            space.mmio_unmap(&mut caps, &mut mem, va),
+            Err(SysError::NotMapped)
+        );
+        assert_eq!(
+            space.mmio_map(&mut caps, &mut mem, slot, MapProt::READ.bits()),
+            Err(SysError::WrongKind)
+        );
+        assert_eq!(caps.derive(slot, 0, PAGE_SIZE, 1), Err(SysError::WrongKind));
+        assert!(space.page_table().lookup(&mut mem, va).is_some());
+    }
+
+    #[test]
+    fn a_full_table_is_no_slot() {
+        let (mut mem, mut space, mut caps) = setup();
+        for _ in 1..crate::cap::CAP_SLOTS {
+            space.dma_alloc(&mut caps, &mut mem, 1, 100).unwrap();
+        }
+        assert_eq!(
+            space.dma_alloc(&mut caps, &mut mem, 1, 100),
+            Err(SysError::NoSlot)
+        );
+    }
+
+    #[test]
+    fn destroy_returns_dma_frames() {
+        let mut mem = FakeMemory::new(1024);
+        let kernel = PageTable::new(&mut mem).unwrap();
+        let baseline = mem.used();
+        let mut space = AddressSpace::new(&mut mem, &kernel).unwrap();
+        let mut caps = CapTable::new();
+        space.dma_alloc(&mut caps, &mut mem, 5, 16).unwrap();
+        space.dma_alloc(&mut caps, &mut mem, 2, 16).unwrap();
+        space.destroy(&mut mem);
+        assert_eq!(mem.used(), baseline);
     }
 }

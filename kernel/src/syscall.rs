@@ -81,7 +81,14 @@ fn handle(
             Ok([0; 3])
         }
         Sysno::VmQuery => Ok([space.query(mem, a[0])?.bits(), 0, 0]),
-        Sysno::DmaAlloc | Sysno::DmaFree => Err(SysError::BadSyscall),
+        Sysno::DmaAlloc => {
+            let (va, pa, len) = space.dma_alloc(&mut task.caps, mem, a[0], task.dma_quota)?;
+            Ok([va, pa, len])
+        }
+        Sysno::DmaFree => {
+            space.dma_free(&mut task.caps, mem, a[0])?;
+            Ok([0; 3])
+        }
         Sysno::Yield | Sysno::Exit => Err(SysError::BadSyscall),
     }
 }

@@ -29,4 +29,6 @@ pub struct TaskSpec {
     pub expect: Expect,
     /// Its device grants.
     pub grants: &'static [Grant],
+    /// Pages of DMA memory it may hold at once (0: none).
+    pub dma_pages: usize,
 }

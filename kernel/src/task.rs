@@ -82,6 +82,8 @@ pub struct Task {
     pub state: State,
     /// How it should end.
     pub expect: Expect,
+    /// Pages of DMA memory it may hold at once.
+    pub dma_quota: usize,
 }
 
 impl Task {
@@ -139,6 +141,7 @@ mod tests {
             frame: TrapFrame::default(),
             state: State::Exited(0),
             expect: Expect::Exit0,
+            dma_quota: 0,
         };
         assert!(t.ended_as_expected());
         t.state = State::Exited(1);

@@ -11,6 +11,9 @@ use serde::Deserialize;
 const CAP_SLOTS: u32 = 32;
 /// Tasks the kernel runs at most (its `MAX_TASKS`).
 const MAX_TASKS: usize = 8;
+/// The largest DMA quota: half the ABI's 16 MiB DMA region (each buffer is
+/// followed by a guard page).
+const MAX_DMA_PAGES: u32 = 2048;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -27,6 +30,8 @@ struct RawTask {
     expect: String,
     #[serde(default)]
     grant: Vec<RawGrant>,
+    #[serde(default)]
+    dma_pages: u32,
 }
 
 fn default_expect() -> String {
@@ -103,6 +108,7 @@ pub struct Task {
     pub package: String,
     pub expect: Expect,
     pub grants: Vec<Grant>,
+    pub dma_pages: u32,
 }
 
 /// A validated system description.
@@ -141,6 +147,12 @@ pub fn parse(text: &str) -> Result<System, String> {
                 ));
             }
         };
+        if t.dma_pages > MAX_DMA_PAGES {
+            return Err(format!(
+                "system.toml: task `{}`: dma_pages = {} is over the limit of {MAX_DMA_PAGES}",
+                t.name, t.dma_pages
+            ));
+        }
         let mut slots = BTreeSet::new();
         let mut grants = Vec::new();
         for g in t.grant {
@@ -197,6 +209,7 @@ pub fn parse(text: &str) -> Result<System, String> {
             name: t.name,
             expect,
             grants,
+            dma_pages: t.dma_pages,
         });
     }
     Ok(System { tasks })
@@ -249,7 +262,11 @@ pub fn generate(system: &System, elf_of: impl Fn(&str) -> std::path::PathBuf) ->
                 g.rights
             );
         }
-        s.push_str("        ],\n    },\n");
+        let _ = writeln!(
+            s,
+            "        ],\n        dma_pages: {},\n    }},",
+            t.dma_pages
+        );
     }
     s.push_str("];\n");
     s
@@ -271,6 +288,7 @@ mod tests {
         name = "probe"
         package = "fault-probe"
         expect = "killed"
+        dma_pages = 16
     "#;
 
     #[test]
@@ -289,6 +307,9 @@ mod tests {
         assert_eq!(s.tasks[1].package, "fault-probe");
         assert_eq!(s.tasks[1].expect, Expect::Killed);
         assert_eq!(s.tasks[0].expect, Expect::Exit0);
+        assert_eq!((s.tasks[0].dma_pages, s.tasks[1].dma_pages), (0, 16));
+        let big = "[[task]]\nname = \"a\"\ndma_pages = 4096\n";
+        assert!(parse(big).unwrap_err().contains("over the limit"));
     }
 
     #[test]
@@ -367,5 +388,6 @@ mod tests {
         assert!(src.contains(r#"include_bytes!("/b/fault-probe")"#));
         assert!(src.contains("class: neuron::device::DeviceClass::Rng, instance: 0, rights: 0xf"));
         assert!(src.contains("expect: neuron::task::Expect::Killed"));
+        assert!(src.contains("dma_pages: 16,"));
     }
 }

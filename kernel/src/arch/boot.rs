@@ -233,6 +233,7 @@ fn load_task(k: &mut Kernel, spec: &'static TaskSpec) -> Option<Task> {
         frame: TrapFrame::new(program.entry, STACK_TOP),
         state: State::Runnable,
         expect: spec.expect,
+        dma_quota: spec.dma_pages,
     })
 }
 
