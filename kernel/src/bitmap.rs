@@ -87,6 +87,11 @@ impl<const WORDS: usize> RunAllocator<WORDS> {
         }
         let mut start = 0;
         while start + n <= self.len {
+            // Whole words in use are skipped at once.
+            if start % 64 == 0 && self.bits[start / 64] == u64::MAX {
+                start += 64;
+                continue;
+            }
             match (start..start + n).find(|&i| self.is_allocated(i)) {
                 Some(used) => start = used + 1,
                 None => {
@@ -154,6 +159,17 @@ mod tests {
         assert_eq!(a.free(usize::MAX, 2), Err(NotAllocated));
         assert_eq!(a.free(9, 5), Err(NotAllocated));
         assert_eq!(a.free(0, 0), Err(NotAllocated));
+    }
+
+    #[test]
+    fn skips_full_words_and_finds_runs_across_them() {
+        let mut a = RunAllocator::<4>::new(256);
+        a.reserve(0, 130);
+        assert_eq!(a.alloc(1), Some(130));
+        a.free(130, 1).unwrap();
+        a.free(60, 10).unwrap();
+        assert_eq!(a.alloc(8), Some(60), "a run straddling a word boundary");
+        assert_eq!(a.alloc(3), Some(130), "the 2-hole at 68 is too small");
     }
 
     #[test]

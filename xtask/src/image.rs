@@ -7,10 +7,10 @@ use std::process::Command;
 
 use crate::{TARGET, system};
 
+use nexus_virtio::disk_pattern::{SCRATCH_SECTOR, SECTOR_SIZE, scratch_pattern, sector_pattern};
+
 /// Sectors of the disk image (32 MiB).
 pub const DISK_SECTORS: u64 = 64 * 1024;
-/// Bytes per sector.
-pub const SECTOR: usize = 512;
 
 /// The built system.
 pub struct Image {
@@ -35,30 +35,26 @@ fn run(mut cmd: Command, what: &str) -> Result<(), String> {
     }
 }
 
-/// The content of sector `n` of a fresh image: its own number, as a
-/// little-endian u64, repeated.
-pub fn sector_pattern(n: u64) -> [u8; SECTOR] {
-    let mut s = [0u8; SECTOR];
-    for chunk in s.chunks_exact_mut(8) {
-        chunk.copy_from_slice(&n.to_le_bytes());
-    }
-    s
-}
-
 /// Writes a fresh disk image with every sector holding its own number.
 pub fn write_disk(path: &Path) -> Result<(), String> {
-    let mut data = Vec::with_capacity(DISK_SECTORS as usize * SECTOR);
+    let mut data = Vec::with_capacity(DISK_SECTORS as usize * SECTOR_SIZE);
     for n in 0..DISK_SECTORS {
         data.extend_from_slice(&sector_pattern(n));
     }
     fs::write(path, data).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
-/// Builds every program of `system.toml`, then the kernel around them, and
-/// writes a fresh disk image.
+/// Builds the system of `system.toml` (see [`build_system`]).
 pub fn build(root: &Path) -> Result<Image, String> {
-    let system = system::load(&root.join("system.toml"))?;
-    let out = root.join("target").join("neuron");
+    build_system(root, "system.toml", "system")
+}
+
+/// Builds every program of the system description `file` (relative to
+/// `root`), then the kernel around them, and writes a fresh disk image;
+/// generated files go to `target/neuron/<name>/`.
+pub fn build_system(root: &Path, file: &str, name: &str) -> Result<Image, String> {
+    let system = system::load(&root.join(file))?;
+    let out = root.join("target").join("neuron").join(name);
     fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
 
     let mut packages: Vec<&str> = system.tasks.iter().map(|t| t.package.as_str()).collect();
@@ -94,15 +90,59 @@ pub fn build(root: &Path) -> Result<Image, String> {
     })
 }
 
+/// After a run: whether the image's scratch sector holds what `blkd`
+/// wrote. Reads the file itself, so it sees only what reached the disk.
+pub fn check_scratch_sector(disk: &Path) -> Result<(), String> {
+    let data = fs::read(disk).map_err(|e| format!("cannot read {}: {e}", disk.display()))?;
+    let at = SCRATCH_SECTOR as usize * SECTOR_SIZE;
+    let sector = data
+        .get(at..at + SECTOR_SIZE)
+        .ok_or_else(|| format!("{} is too short", disk.display()))?;
+    if sector == scratch_pattern() {
+        Ok(())
+    } else if sector == sector_pattern(SCRATCH_SECTOR) {
+        Err(format!(
+            "sector {SCRATCH_SECTOR} still holds its original pattern"
+        ))
+    } else {
+        Err(format!(
+            "sector {SCRATCH_SECTOR} holds neither the written nor the original pattern"
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn every_sector_holds_its_number() {
-        let s = sector_pattern(0x0102_0304);
-        assert_eq!(&s[..8], &0x0102_0304u64.to_le_bytes());
-        assert_eq!(&s[504..], &0x0102_0304u64.to_le_bytes());
-        assert_ne!(sector_pattern(1), sector_pattern(2));
+    fn scratch_check_tells_written_from_untouched() {
+        let dir = std::env::temp_dir().join(format!("neuron-img-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let disk = dir.join("disk.img");
+        let mut data = Vec::new();
+        for n in 0..=SCRATCH_SECTOR {
+            data.extend_from_slice(&sector_pattern(n));
+        }
+        fs::write(&disk, &data).unwrap();
+        assert!(
+            check_scratch_sector(&disk)
+                .unwrap_err()
+                .contains("original")
+        );
+        let at = SCRATCH_SECTOR as usize * SECTOR_SIZE;
+        data[at..at + SECTOR_SIZE].copy_from_slice(&scratch_pattern());
+        fs::write(&disk, &data).unwrap();
+        assert_eq!(check_scratch_sector(&disk), Ok(()));
+        data[at + 100] ^= 1;
+        fs::write(&disk, &data).unwrap();
+        assert!(check_scratch_sector(&disk).unwrap_err().contains("neither"));
+        fs::write(&disk, &data[..at]).unwrap();
+        assert!(
+            check_scratch_sector(&disk)
+                .unwrap_err()
+                .contains("too short")
+        );
+        fs::remove_dir_all(&dir).unwrap();
     }
 }

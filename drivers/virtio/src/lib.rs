@@ -4,9 +4,14 @@
 
 pub mod banks;
 pub mod blk;
+pub mod blk_driver;
+pub mod blk_error;
 pub mod config;
+pub mod device;
+pub mod disk_pattern;
 pub mod features;
 pub mod mmio;
+pub mod queue;
 pub mod status;
 pub mod transport;
 
@@ -14,8 +19,12 @@ pub mod transport;
 mod tests;
 
 pub use banks::{DeviceFeatureWord, DriverFeatureWord, QueueRegs, ShmRegs};
+pub use blk_driver::{BlkTransport, InitFailure, ReqId, SECTOR_SIZE, VirtioBlk};
+pub use blk_error::BlkError;
 pub use config::VirtioConfig;
+pub use device::{InitError, Transport};
 pub use features::Features;
 pub use mmio::{VirtioMmioRegs, VirtioMmioWindow};
+pub use queue::{DmaRange, QueueError, SplitQueue};
 pub use status::{DeviceStatus, InterruptStatus};
 pub use transport::{VirtioRegs, VirtioRegsRead};

@@ -24,6 +24,8 @@ pub struct Kernel {
     pub quantum: u64,
     /// Boot-time failures: refused programs, unresolvable grants.
     pub boot_failures: usize,
+    /// The page-table root in `satp` (0 before the first task runs).
+    pub active_root: usize,
 }
 
 struct Global(UnsafeCell<Kernel>);
@@ -40,6 +42,7 @@ static KERNEL: Global = Global(UnsafeCell::new(Kernel {
     current: 0,
     quantum: 0,
     boot_failures: 0,
+    active_root: 0,
 }));
 
 /// The kernel state.
@@ -68,6 +71,7 @@ impl Kernel {
                 // SAFETY: the kernel table maps the kernel exactly as every
                 // task table does (they share its root entries).
                 unsafe { cpu::switch_page_table(kpt.root()) };
+                self.active_root = kpt.root();
             }
             space.destroy(&mut self.mem);
         }
@@ -101,9 +105,13 @@ impl Kernel {
         let Some(space) = task.space.as_ref() else {
             self.finish()
         };
-        // SAFETY: every task table shares the kernel's root entries, so the
-        // kernel stays mapped identically across the switch.
-        unsafe { cpu::switch_page_table(space.page_table().root()) };
+        let root = space.page_table().root();
+        if root != self.active_root {
+            // SAFETY: every task table shares the kernel's root entries, so
+            // the kernel stays mapped identically across the switch.
+            unsafe { cpu::switch_page_table(root) };
+            self.active_root = root;
+        }
         let frame = &task.frame as *const _;
         // SAFETY: `frame` is the task's saved context, in kernel memory that
         // lives as long as the kernel; the trap entry writes the next
