@@ -1,0 +1,519 @@
+//! The virtio-blk driver: one request queue, zero-copy reads and writes of 512-byte sectors.
+//!
+//! A request is a chain of three descriptors (virtio 1.2, section 5.2.6):
+//! a 16-byte header the device reads (type, reserved, sector), the caller's
+//! data buffer (device-writable for reads), and a status byte the device
+//! writes. Headers and status bytes live in the queue's scratch area, one
+//! per head descriptor. Flush is header and status only.
+//!
+//! The split API ([`VirtioBlk::submit_read`], [`VirtioBlk::submit_write`],
+//! [`VirtioBlk::submit_flush`], [`VirtioBlk::poll`]) never blocks; the
+//! blocking calls submit one request and spin on [`VirtioBlk::poll`].
+
+use core::fmt;
+
+use mmio_types::DmaRegion;
+
+use crate::blk::{self, BlkFeatures, DEVICE_ID};
+use crate::blk_error::BlkError;
+use crate::device::{self, Transport};
+use crate::features::Features;
+use crate::mmio::VirtioMmioWindow;
+use crate::queue::{DmaRange, QueueError, QueueLayout, Segment, SplitQueue};
+use crate::status::DeviceStatus;
+
+/// Bytes per sector.
+pub const SECTOR_SIZE: usize = 512;
+
+const T_IN: u32 = 0;
+const T_OUT: u32 = 1;
+const T_FLUSH: u32 = 4;
+
+const S_OK: u8 = 0;
+const S_IOERR: u8 = 1;
+const S_UNSUPP: u8 = 2;
+/// Written to the status byte before submission: no valid status.
+const S_UNSET: u8 = 0xff;
+
+/// Header bytes per request.
+const HEADER_LEN: usize = 16;
+/// Scratch bytes per descriptor: a header and a status byte.
+const SCRATCH_PER_ENTRY: usize = HEADER_LEN + 1;
+/// The request queue.
+const QUEUE: u16 = 0;
+/// Spins of a blocking call between checks for `DEVICE_NEEDS_RESET`.
+const STATUS_CHECK_INTERVAL: u32 = 1 << 16;
+
+/// Bytes of queue memory a queue of `size` entries takes (a power of two,
+/// at most [`MAX_QUEUE_SIZE`](crate::queue::MAX_QUEUE_SIZE)); what is left
+/// of the region after it becomes the bounce buffer.
+pub const fn queue_bytes(size: u16) -> Option<usize> {
+    match QueueLayout::new(size, SCRATCH_PER_ENTRY) {
+        Some(layout) => Some(layout.len()),
+        None => None,
+    }
+}
+
+/// A transport to a block device: the generic operations plus the device's
+/// configuration space.
+pub trait BlkTransport: Transport {
+    /// `capacity` in 512-byte sectors, read consistently (inside a
+    /// `ConfigGeneration` check).
+    fn blk_capacity(&self) -> u64;
+}
+
+impl BlkTransport for VirtioMmioWindow {
+    #[inline]
+    fn blk_capacity(&self) -> u64 {
+        blk::capacity(self)
+    }
+}
+
+/// A request in flight, as [`VirtioBlk::poll`] reports it done.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ReqId(u16);
+
+impl ReqId {
+    /// The head descriptor's index (below the queue size).
+    pub fn index(self) -> u16 {
+        self.0
+    }
+}
+
+/// A failed [`VirtioBlk::new`]: the error, and the parts given to it.
+pub struct InitFailure<T> {
+    /// What went wrong.
+    pub error: BlkError,
+    /// The transport (the device is reset or marked `FAILED`).
+    pub transport: T,
+    /// The queue memory, no longer known to the device.
+    pub queue_mem: DmaRegion,
+}
+
+impl<T> fmt::Debug for InitFailure<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InitFailure")
+            .field("error", &self.error)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> From<InitFailure<T>> for BlkError {
+    fn from(failure: InitFailure<T>) -> Self {
+        failure.error
+    }
+}
+
+/// A virtio-blk device driven through transport `T`.
+pub struct VirtioBlk<T: BlkTransport> {
+    transport: T,
+    queue: SplitQueue,
+    features: Features,
+    capacity: u64,
+    /// Offsets of the header and status arrays in the queue region.
+    headers: usize,
+    statuses: usize,
+    /// Their device addresses.
+    headers_dev: u64,
+    statuses_dev: u64,
+    /// The bounce buffer: the rest of the queue region.
+    bounce: usize,
+    bounce_len: usize,
+    /// Set once the device misbehaved and was reset: why.
+    broken: Option<BlkError>,
+}
+
+impl<T: BlkTransport> fmt::Debug for VirtioBlk<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VirtioBlk")
+            .field("capacity", &self.capacity)
+            .field("features", &self.features)
+            .field("queue", &self.queue)
+            .field("broken", &self.broken)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: BlkTransport> VirtioBlk<T> {
+    /// Initialises the device: identification (magic, version 2, device
+    /// id 2), reset, ACKNOWLEDGE, DRIVER, features (`VERSION_1`, and `FLUSH`
+    /// and `RO` if offered), FEATURES_OK, queue 0 in `queue_mem`, capacity,
+    /// DRIVER_OK.
+    ///
+    /// The queue takes `min(QueueNumMax, 128, what fits in queue_mem)`
+    /// entries (a power of two): one page gives 64, two pages 128. Bytes
+    /// left after the queue become the bounce buffer of
+    /// [`read_to_slice`](Self::read_to_slice). Used-buffer interrupts are
+    /// suppressed: the driver polls. On failure the device is marked
+    /// `FAILED` (unless it was not identified) and the parts come back.
+    pub fn new(mut transport: T, queue_mem: DmaRegion) -> Result<Self, InitFailure<T>> {
+        let wanted = Features::VERSION_1
+            | Features::from_bits_retain((BlkFeatures::FLUSH | BlkFeatures::RO).bits());
+        let fail = |transport, queue_mem, error: BlkError| {
+            Err(InitFailure {
+                error,
+                transport,
+                queue_mem,
+            })
+        };
+        let features = match device::negotiate(&mut transport, DEVICE_ID, wanted) {
+            Ok(features) => features,
+            Err(e) => return fail(transport, queue_mem, e.into()),
+        };
+        let num_max = match device::queue_num_max(&mut transport, QUEUE) {
+            Ok(n) => n,
+            Err(e) => return fail(transport, queue_mem, e.into()),
+        };
+        let Some(layout) = QueueLayout::fit(num_max, queue_mem.len(), SCRATCH_PER_ENTRY) else {
+            let error = device::fail(&mut transport, BlkError::QueueMemoryTooSmall);
+            return fail(transport, queue_mem, error);
+        };
+        let queue = match SplitQueue::new(queue_mem, layout, false) {
+            Ok(queue) => queue,
+            Err((e, queue_mem)) => {
+                let error = device::fail(&mut transport, e.into());
+                return fail(transport, queue_mem, error);
+            }
+        };
+        let size = usize::from(layout.size());
+        let headers = layout.scratch();
+        let statuses = headers + HEADER_LEN * size;
+        let bounce = (statuses + size).next_multiple_of(64);
+        let region_len = queue.mem().len();
+        let bounce_len = region_len.saturating_sub(bounce) / SECTOR_SIZE * SECTOR_SIZE;
+        let addrs = (|| {
+            Ok::<_, QueueError>((
+                queue.areas()?,
+                queue.mem().device_addr(headers)?,
+                queue.mem().device_addr(statuses)?,
+            ))
+        })();
+        let (areas, headers_dev, statuses_dev) = match addrs {
+            Ok(addrs) => addrs,
+            Err(e) => {
+                let error = device::fail(&mut transport, e.into());
+                return fail(transport, queue.into_region(), error);
+            }
+        };
+        transport.activate_queue(QUEUE, layout.size(), areas);
+        let capacity = transport.blk_capacity();
+        device::driver_ok(&mut transport);
+        Ok(VirtioBlk {
+            transport,
+            queue,
+            features,
+            capacity,
+            headers,
+            statuses,
+            headers_dev,
+            statuses_dev,
+            bounce,
+            bounce_len,
+            broken: None,
+        })
+    }
+
+    /// Capacity in 512-byte sectors, as read at initialisation.
+    #[inline]
+    pub fn capacity(&self) -> u64 {
+        self.capacity
+    }
+
+    /// The negotiated feature bits (device-independent and blk bits).
+    #[inline]
+    pub fn features(&self) -> Features {
+        self.features
+    }
+
+    /// Whether the device is read-only.
+    #[inline]
+    pub fn read_only(&self) -> bool {
+        self.features.bits() & BlkFeatures::RO.bits() != 0
+    }
+
+    /// Whether flush was negotiated.
+    #[inline]
+    pub fn can_flush(&self) -> bool {
+        self.features.bits() & BlkFeatures::FLUSH.bits() != 0
+    }
+
+    /// Entries in the request queue. A read or write takes three, a flush two.
+    #[inline]
+    pub fn queue_size(&self) -> u16 {
+        self.queue.size()
+    }
+
+    /// Requests submitted and not yet returned by [`poll`](Self::poll).
+    #[inline]
+    pub fn in_flight(&self) -> u16 {
+        self.queue.in_flight()
+    }
+
+    /// Bytes of the internal bounce buffer (a multiple of 512; 0 if none).
+    #[inline]
+    pub fn bounce_len(&self) -> usize {
+        self.bounce_len
+    }
+
+    /// Submits a read of `buf.len() / 512` sectors from `sector` into
+    /// `buf`. The device writes `buf` directly; the memory must stay
+    /// allocated until [`poll`](Self::poll) returns the request.
+    #[inline]
+    pub fn submit_read(&mut self, sector: u64, buf: DmaRange) -> Result<ReqId, BlkError> {
+        self.check_range(sector, buf)?;
+        self.submit(
+            T_IN,
+            sector,
+            Some(Segment {
+                range: buf,
+                device_writes: true,
+            }),
+        )
+    }
+
+    /// Submits a write of `buf` to `buf.len() / 512` sectors from `sector`.
+    /// The device reads `buf` directly; leave it unchanged until
+    /// [`poll`](Self::poll) returns the request.
+    #[inline]
+    pub fn submit_write(&mut self, sector: u64, buf: DmaRange) -> Result<ReqId, BlkError> {
+        if self.read_only() {
+            return Err(BlkError::ReadOnly);
+        }
+        self.check_range(sector, buf)?;
+        self.submit(
+            T_OUT,
+            sector,
+            Some(Segment {
+                range: buf,
+                device_writes: false,
+            }),
+        )
+    }
+
+    /// Submits a cache flush; needs `VIRTIO_BLK_F_FLUSH`.
+    #[inline]
+    pub fn submit_flush(&mut self) -> Result<ReqId, BlkError> {
+        if !self.can_flush() {
+            return Err(BlkError::FlushNotNegotiated);
+        }
+        self.submit(T_FLUSH, 0, None)
+    }
+
+    /// Takes one completed request, if any: its id and its outcome (from
+    /// the status byte). Never blocks.
+    ///
+    /// If the device breaks the queue protocol (a used id that is no
+    /// request in flight, a used index running ahead), it is reset at once,
+    /// so it no longer touches any buffer, and every request still in
+    /// flight is returned failed with that error, one per call.
+    #[inline]
+    pub fn poll(&mut self) -> Option<(ReqId, Result<(), BlkError>)> {
+        if self.broken.is_none() {
+            match self.queue.pop_used()? {
+                Ok(used) => return Some((ReqId(used.head), self.status(used.head))),
+                Err(QueueError::BadUsedLen { head, len }) => {
+                    return Some((ReqId(head), Err(BlkError::BadUsedLen(len))));
+                }
+                Err(e) => self.give_up(e.into()),
+            }
+        }
+        let cause = self.broken.unwrap_or(BlkError::Broken);
+        self.queue
+            .reclaim_one()
+            .map(|head| (ReqId(head), Err(cause)))
+    }
+
+    /// Reads `len` bytes (a multiple of 512) from `sector` into
+    /// `buf[offset .. offset + len]`, waiting for completion.
+    pub fn read(
+        &mut self,
+        sector: u64,
+        buf: &mut DmaRegion,
+        offset: usize,
+        len: usize,
+    ) -> Result<(), BlkError> {
+        self.idle()?;
+        let id = self.submit_read(sector, DmaRange::new(buf, offset, len)?)?;
+        self.wait(id)
+    }
+
+    /// Writes `buf[offset .. offset + len]` (a multiple of 512 bytes) to
+    /// `sector` on, waiting for completion.
+    pub fn write(
+        &mut self,
+        sector: u64,
+        buf: &DmaRegion,
+        offset: usize,
+        len: usize,
+    ) -> Result<(), BlkError> {
+        self.idle()?;
+        let id = self.submit_write(sector, DmaRange::new(buf, offset, len)?)?;
+        self.wait(id)
+    }
+
+    /// Flushes the device's write cache, waiting for completion.
+    pub fn flush(&mut self) -> Result<(), BlkError> {
+        self.idle()?;
+        let id = self.submit_flush()?;
+        self.wait(id)
+    }
+
+    /// Reads `buf.len()` bytes (a multiple of 512) from `sector` into an
+    /// ordinary slice, through the bounce buffer (one request per
+    /// [`bounce_len`](Self::bounce_len) bytes), waiting for completion.
+    pub fn read_to_slice(&mut self, sector: u64, buf: &mut [u8]) -> Result<(), BlkError> {
+        self.check_slice(sector, buf.len())?;
+        let mut sector = sector;
+        for chunk in buf.chunks_mut(self.bounce_len) {
+            let range = DmaRange::new(self.queue.mem(), self.bounce, chunk.len())?;
+            let id = self.submit_read(sector, range)?;
+            self.wait(id)?;
+            self.queue.mem().read_bytes(self.bounce, chunk)?;
+            sector += (chunk.len() / SECTOR_SIZE) as u64;
+        }
+        Ok(())
+    }
+
+    /// Writes `data` (a multiple of 512 bytes) to `sector` on from an
+    /// ordinary slice, through the bounce buffer, waiting for completion.
+    pub fn write_from_slice(&mut self, sector: u64, data: &[u8]) -> Result<(), BlkError> {
+        self.check_slice(sector, data.len())?;
+        if self.read_only() {
+            return Err(BlkError::ReadOnly);
+        }
+        let mut sector = sector;
+        for chunk in data.chunks(self.bounce_len) {
+            self.queue.mem_mut().write_bytes(self.bounce, chunk)?;
+            let range = DmaRange::new(self.queue.mem(), self.bounce, chunk.len())?;
+            let id = self.submit_write(sector, range)?;
+            self.wait(id)?;
+            sector += (chunk.len() / SECTOR_SIZE) as u64;
+        }
+        Ok(())
+    }
+
+    /// Resets the device (it stops using the queue and every buffer) and
+    /// gives back the transport and the queue memory. Requests in flight
+    /// are abandoned.
+    pub fn into_parts(mut self) -> (T, DmaRegion) {
+        device::reset(&mut self.transport);
+        (self.transport, self.queue.into_region())
+    }
+
+    #[inline]
+    fn check_range(&self, sector: u64, buf: DmaRange) -> Result<(), BlkError> {
+        let len = buf.len() as usize;
+        if len == 0 || !len.is_multiple_of(SECTOR_SIZE) {
+            return Err(BlkError::BadLength);
+        }
+        match sector.checked_add((len / SECTOR_SIZE) as u64) {
+            Some(end) if end <= self.capacity => Ok(()),
+            _ => Err(BlkError::OutOfRange),
+        }
+    }
+
+    fn check_slice(&self, sector: u64, len: usize) -> Result<(), BlkError> {
+        if len == 0 || !len.is_multiple_of(SECTOR_SIZE) {
+            return Err(BlkError::BadLength);
+        }
+        match sector.checked_add((len / SECTOR_SIZE) as u64) {
+            Some(end) if end <= self.capacity => {}
+            _ => return Err(BlkError::OutOfRange),
+        }
+        if self.bounce_len == 0 {
+            return Err(BlkError::NoBounceBuffer);
+        }
+        self.idle()
+    }
+
+    /// Fills the header and status byte of the next head, then makes the
+    /// chain available and notifies the device if it wants it.
+    #[inline]
+    fn submit(&mut self, kind: u32, sector: u64, data: Option<Segment>) -> Result<ReqId, BlkError> {
+        if self.broken.is_some() {
+            return Err(BlkError::Broken);
+        }
+        let needed = if data.is_some() { 3 } else { 2 };
+        if self.queue.num_free() < needed {
+            return Err(BlkError::QueueFull);
+        }
+        let head = usize::from(self.queue.next_head());
+        let hdr = self.headers + HEADER_LEN * head;
+        let status = self.statuses + head;
+        let mem = self.queue.mem_mut();
+        mem.write::<u64>(hdr, u64::from(kind).to_le())?;
+        mem.write::<u64>(hdr + 8, sector.to_le())?;
+        mem.write::<u8>(status, S_UNSET)?;
+
+        let header = Segment {
+            range: DmaRange::from_parts(self.headers_dev + (HEADER_LEN * head) as u64, 16),
+            device_writes: false,
+        };
+        let status = Segment {
+            range: DmaRange::from_parts(self.statuses_dev + head as u64, 1),
+            device_writes: true,
+        };
+        let added = match data {
+            Some(data) => self.queue.add(&[header, data, status]),
+            None => self.queue.add(&[header, status]),
+        };
+        let head = added?;
+        if self.queue.should_notify() {
+            self.transport.notify(QUEUE);
+        }
+        Ok(ReqId(head))
+    }
+
+    /// The outcome of the request headed by `head`, from its status byte.
+    #[inline]
+    fn status(&self, head: u16) -> Result<(), BlkError> {
+        match self
+            .queue
+            .mem()
+            .read::<u8>(self.statuses + usize::from(head))?
+        {
+            S_OK => Ok(()),
+            S_IOERR => Err(BlkError::IoError),
+            S_UNSUPP => Err(BlkError::Unsupported),
+            other => Err(BlkError::BadStatus(other)),
+        }
+    }
+
+    /// Gives up on a misbehaving device: resets it (so it stops DMA) and
+    /// marks it `FAILED`; requests in flight will fail with `cause`.
+    fn give_up(&mut self, cause: BlkError) {
+        self.broken = Some(cause);
+        device::reset(&mut self.transport);
+        self.transport.set_status(DeviceStatus::FAILED);
+    }
+
+    fn idle(&self) -> Result<(), BlkError> {
+        if self.queue.in_flight() != 0 {
+            return Err(BlkError::Busy);
+        }
+        Ok(())
+    }
+
+    /// Spins on [`poll`](Self::poll) until request `id` completes, checking
+    /// now and then whether the device needs a reset.
+    fn wait(&mut self, id: ReqId) -> Result<(), BlkError> {
+        let mut spins = 0u32;
+        loop {
+            if let Some((done, result)) = self.poll() {
+                if done == id {
+                    return result;
+                }
+                continue;
+            }
+            spins = spins.wrapping_add(1);
+            if spins.is_multiple_of(STATUS_CHECK_INTERVAL)
+                && self
+                    .transport
+                    .status()
+                    .contains(DeviceStatus::DEVICE_NEEDS_RESET)
+            {
+                self.give_up(BlkError::NeedsReset);
+            }
+        }
+    }
+}
