@@ -106,6 +106,18 @@ fn selftest(root: &Path, timeout: Duration, echo: bool, tally: &mut Tally) -> Re
         run.elapsed.as_secs_f64()
     );
     tally.record("QEMU exit status (system reported success)", exit_ok);
+    // What the blk driver wrote must be in the image file, read on the host.
+    let image = image::check_scratch_sector(&img.disk);
+    println!(
+        "{:<8} blk image check{}",
+        if image.is_ok() { "ok" } else { "FAILED" },
+        image
+            .as_ref()
+            .err()
+            .map(|e| format!(": {e}"))
+            .unwrap_or_default()
+    );
+    tally.record("blk image check", image.is_ok());
 
     let first_missing = expected.iter().zip(&found).find(|(_, f)| f.is_none());
     if let Some((m, _)) = first_missing {
