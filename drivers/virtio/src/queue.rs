@@ -458,3 +458,41 @@ impl SplitQueue {
         self.mem
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_aligns_each_area() {
+        for size in [1, 2, 4, 8, 16, 32, 64, 128] {
+            let l = QueueLayout::new(size, 17).unwrap();
+            let n = usize::from(size);
+            assert!(l.avail >= 16 * n && l.avail.is_multiple_of(16));
+            assert!(l.used >= l.avail + 6 + 2 * n && l.used.is_multiple_of(4));
+            assert_eq!((l.used + 4) % 8, 0, "used elements are 8-byte aligned");
+            assert!(l.scratch >= l.used + 6 + 8 * n && l.scratch.is_multiple_of(16));
+            assert_eq!(l.len, l.scratch + 17 * n);
+        }
+        assert_eq!(QueueLayout::new(64, 17).unwrap().len(), 2784);
+        assert_eq!(QueueLayout::new(128, 17).unwrap().len(), 5536);
+    }
+
+    #[test]
+    fn invalid_sizes_have_no_layout() {
+        assert_eq!(QueueLayout::new(0, 0), None);
+        assert_eq!(QueueLayout::new(3, 0), None);
+        assert_eq!(QueueLayout::new(256, 0), None);
+    }
+
+    #[test]
+    fn fit_picks_the_largest_power_of_two_that_fits() {
+        assert_eq!(QueueLayout::fit(1024, 4096, 17).unwrap().size(), 64);
+        assert_eq!(QueueLayout::fit(1024, 8192, 17).unwrap().size(), 128);
+        assert_eq!(QueueLayout::fit(100, 8192, 17).unwrap().size(), 64);
+        assert_eq!(QueueLayout::fit(1, 4096, 17).unwrap().size(), 1);
+        assert_eq!(QueueLayout::fit(0, 4096, 17), None);
+        assert_eq!(QueueLayout::fit(64, 20, 17), None);
+        assert_eq!(QueueLayout::fit(u16::MAX, 1 << 20, 0).unwrap().size(), 128);
+    }
+}

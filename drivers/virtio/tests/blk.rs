@@ -15,7 +15,9 @@ fn driver(fake: &FakeBlk, pages: usize) -> VirtioBlk<FakeBlk> {
 
 fn init_error(fake: &FakeBlk) -> BlkError {
     let mem = fake.alloc(1);
-    VirtioBlk::new(fake.clone(), mem).expect_err("init must fail").error
+    VirtioBlk::new(fake.clone(), mem)
+        .expect_err("init must fail")
+        .error
 }
 
 fn status(fake: &FakeBlk) -> DeviceStatus {
@@ -28,13 +30,16 @@ fn init_follows_the_status_sequence_and_reads_capacity() {
     let blk = driver(&fake, 1);
     let s = fake.state();
     use DeviceStatus as S;
-    assert_eq!(s.status_writes, [
-        S::empty(),
-        S::ACKNOWLEDGE,
-        S::ACKNOWLEDGE | S::DRIVER,
-        S::ACKNOWLEDGE | S::DRIVER | S::FEATURES_OK,
-        S::ACKNOWLEDGE | S::DRIVER | S::FEATURES_OK | S::DRIVER_OK,
-    ]);
+    assert_eq!(
+        s.status_writes,
+        [
+            S::empty(),
+            S::ACKNOWLEDGE,
+            S::ACKNOWLEDGE | S::DRIVER,
+            S::ACKNOWLEDGE | S::DRIVER | S::FEATURES_OK,
+            S::ACKNOWLEDGE | S::DRIVER | S::FEATURES_OK | S::DRIVER_OK,
+        ]
+    );
     assert_eq!(blk.capacity(), SECTORS as u64);
     // Only what both sides want: VERSION_1 and FLUSH, not BLK_SIZE.
     assert_eq!(
@@ -53,7 +58,11 @@ fn queue_size_is_bounded_by_memory_num_max_and_the_driver() {
     assert_eq!(driver(&fake, 2).queue_size(), 128);
     assert_eq!(driver(&fake, 4).queue_size(), 128);
     let small = FakeBlk::with(SECTORS, |b| b.num_max = 100);
-    assert_eq!(driver(&small, 2).queue_size(), 64, "a power of two below QueueNumMax");
+    assert_eq!(
+        driver(&small, 2).queue_size(),
+        64,
+        "a power of two below QueueNumMax"
+    );
     let tiny = FakeBlk::with(SECTORS, |b| b.num_max = 4);
     assert_eq!(driver(&tiny, 1).queue_size(), 4);
 }
@@ -73,10 +82,23 @@ fn write_then_read_round_trips_through_caller_buffers() {
     let mut got = vec![0; 3 * 512];
     back.read_bytes(512, &mut got).unwrap();
     assert_eq!(got, data);
-    assert_eq!(fake.state().seen, [
-        Seen { kind: T_OUT, sector: 5, data_len: 1536, descriptors: 3 },
-        Seen { kind: T_IN, sector: 5, data_len: 1536, descriptors: 3 },
-    ]);
+    assert_eq!(
+        fake.state().seen,
+        [
+            Seen {
+                kind: T_OUT,
+                sector: 5,
+                data_len: 1536,
+                descriptors: 3
+            },
+            Seen {
+                kind: T_IN,
+                sector: 5,
+                data_len: 1536,
+                descriptors: 3
+            },
+        ]
+    );
     assert_eq!(fake.state().notifies, 2);
     assert_eq!(blk.in_flight(), 0);
 }
@@ -87,12 +109,25 @@ fn reads_the_last_sector_and_refuses_beyond_capacity_before_submitting() {
     let mut blk = driver(&fake, 1);
     let mut buf = fake.alloc(1);
     blk.read(SECTORS as u64 - 1, &mut buf, 0, 512).unwrap();
-    assert_eq!(blk.read(SECTORS as u64 - 1, &mut buf, 0, 1024), Err(BlkError::OutOfRange));
-    assert_eq!(blk.read(SECTORS as u64, &mut buf, 0, 512), Err(BlkError::OutOfRange));
+    assert_eq!(
+        blk.read(SECTORS as u64 - 1, &mut buf, 0, 1024),
+        Err(BlkError::OutOfRange)
+    );
+    assert_eq!(
+        blk.read(SECTORS as u64, &mut buf, 0, 512),
+        Err(BlkError::OutOfRange)
+    );
     assert_eq!(blk.write(u64::MAX, &buf, 0, 512), Err(BlkError::OutOfRange));
     let range = DmaRange::new(&buf, 0, 512).unwrap();
-    assert_eq!(blk.submit_read(u64::MAX - 0, range), Err(BlkError::OutOfRange));
-    assert_eq!(fake.state().seen.len(), 1, "refused requests never reach the device");
+    assert_eq!(
+        blk.submit_read(u64::MAX - 1, range),
+        Err(BlkError::OutOfRange)
+    );
+    assert_eq!(
+        fake.state().seen.len(),
+        1,
+        "refused requests never reach the device"
+    );
 }
 
 #[test]
@@ -102,7 +137,10 @@ fn lengths_must_be_whole_sectors_inside_the_buffer() {
     let mut buf = fake.alloc(1);
     assert_eq!(blk.read(0, &mut buf, 0, 100), Err(BlkError::BadLength));
     assert_eq!(blk.read(0, &mut buf, 0, 0), Err(BlkError::BadLength));
-    assert!(matches!(blk.read(0, &mut buf, 3584, 1024), Err(BlkError::Dma(_))));
+    assert!(matches!(
+        blk.read(0, &mut buf, 3584, 1024),
+        Err(BlkError::Dma(_))
+    ));
     assert!(fake.state().seen.is_empty());
 }
 
@@ -117,7 +155,10 @@ fn slices_go_through_the_bounce_buffer_in_chunks() {
     assert_eq!(back, data);
     // 1 KiB of bounce buffer: 3 requests each way.
     assert_eq!(fake.state().seen.len(), 6);
-    assert_eq!(blk.read_to_slice(0, &mut [0; 100]), Err(BlkError::BadLength));
+    assert_eq!(
+        blk.read_to_slice(0, &mut [0; 100]),
+        Err(BlkError::BadLength)
+    );
 }
 
 #[test]
@@ -125,7 +166,15 @@ fn flush_when_negotiated() {
     let fake = FakeBlk::new(SECTORS);
     let mut blk = driver(&fake, 1);
     blk.flush().unwrap();
-    assert_eq!(fake.state().seen, [Seen { kind: T_FLUSH, sector: 0, data_len: 0, descriptors: 2 }]);
+    assert_eq!(
+        fake.state().seen,
+        [Seen {
+            kind: T_FLUSH,
+            sector: 0,
+            data_len: 0,
+            descriptors: 2
+        }]
+    );
 }
 
 #[test]
@@ -175,7 +224,10 @@ fn bogus_or_missing_status_byte_is_an_error() {
         s.behaviour.status_override = None;
         s.behaviour.skip_status = true;
     }
-    assert_eq!(blk.read(0, &mut buf, 0, 512), Err(BlkError::BadStatus(0xff)));
+    assert_eq!(
+        blk.read(0, &mut buf, 0, 512),
+        Err(BlkError::BadStatus(0xff))
+    );
 }
 
 #[test]
@@ -192,15 +244,27 @@ fn device_refusing_features_ok_is_marked_failed() {
 #[test]
 fn legacy_version_wrong_device_and_bad_magic_are_refused_untouched() {
     let legacy = FakeBlk::with(SECTORS, |b| b.version = 1);
-    assert_eq!(init_error(&legacy), BlkError::Init(InitError::UnsupportedVersion(1)));
+    assert_eq!(
+        init_error(&legacy),
+        BlkError::Init(InitError::UnsupportedVersion(1))
+    );
     let net = FakeBlk::with(SECTORS, |b| b.device_id = 1);
     assert_eq!(init_error(&net), BlkError::Init(InitError::WrongDevice(1)));
     let empty = FakeBlk::with(SECTORS, |b| b.device_id = 0);
-    assert_eq!(init_error(&empty), BlkError::Init(InitError::WrongDevice(0)));
+    assert_eq!(
+        init_error(&empty),
+        BlkError::Init(InitError::WrongDevice(0))
+    );
     let junk = FakeBlk::with(SECTORS, |b| b.magic = 0xdead_beef);
-    assert_eq!(init_error(&junk), BlkError::Init(InitError::BadMagic(0xdead_beef)));
+    assert_eq!(
+        init_error(&junk),
+        BlkError::Init(InitError::BadMagic(0xdead_beef))
+    );
     for fake in [legacy, net, empty, junk] {
-        assert!(fake.state().status_writes.is_empty(), "no status write before identification");
+        assert!(
+            fake.state().status_writes.is_empty(),
+            "no status write before identification"
+        );
     }
 }
 
@@ -214,7 +278,10 @@ fn device_without_version_1_is_marked_failed() {
 #[test]
 fn missing_or_busy_queue_is_marked_failed() {
     let none = FakeBlk::with(SECTORS, |b| b.num_max = 0);
-    assert_eq!(init_error(&none), BlkError::Init(InitError::QueueUnavailable));
+    assert_eq!(
+        init_error(&none),
+        BlkError::Init(InitError::QueueUnavailable)
+    );
     assert!(status(&none).contains(DeviceStatus::FAILED));
     let busy = FakeBlk::with(SECTORS, |b| b.queue_ready_at_start = true);
     assert_eq!(init_error(&busy), BlkError::Init(InitError::QueueInUse));
@@ -263,9 +330,13 @@ fn split_api_mixes_reads_writes_and_flushes() {
     let mut blk = driver(&fake, 2);
     let mut buf = fake.alloc(1);
     buf.fill(0, 1024, 0x5a).unwrap();
-    let w = blk.submit_write(1, DmaRange::new(&buf, 0, 1024).unwrap()).unwrap();
+    let w = blk
+        .submit_write(1, DmaRange::new(&buf, 0, 1024).unwrap())
+        .unwrap();
     let f = blk.submit_flush().unwrap();
-    let r = blk.submit_read(1, DmaRange::new(&buf, 2048, 1024).unwrap()).unwrap();
+    let r = blk
+        .submit_read(1, DmaRange::new(&buf, 2048, 1024).unwrap())
+        .unwrap();
     assert_eq!(blk.in_flight(), 3);
     assert!(w != f && f != r && w != r);
     fake.process();
@@ -292,13 +363,19 @@ fn bogus_used_id_resets_the_device_and_fails_requests_in_flight() {
     fake.process();
     let mut failed = vec![blk.poll().unwrap(), blk.poll().unwrap()];
     failed.sort_by_key(|(id, _)| id.index());
-    let mut want = vec![(a, Err(BlkError::BadUsedId(999))), (b, Err(BlkError::BadUsedId(999)))];
+    let mut want = vec![
+        (a, Err(BlkError::BadUsedId(999))),
+        (b, Err(BlkError::BadUsedId(999))),
+    ];
     want.sort_by_key(|(id, _)| id.index());
     assert_eq!(failed, want);
     assert_eq!(blk.poll(), None);
     assert_eq!(blk.in_flight(), 0);
     let s = fake.state().status_writes.clone();
-    assert_eq!(&s[s.len() - 2..], [DeviceStatus::empty(), DeviceStatus::FAILED]);
+    assert_eq!(
+        &s[s.len() - 2..],
+        [DeviceStatus::empty(), DeviceStatus::FAILED]
+    );
     assert_eq!(blk.submit_read(0, range), Err(BlkError::Broken));
 }
 
@@ -325,7 +402,10 @@ fn used_len_beyond_the_writable_bytes_is_an_error() {
     let fake = FakeBlk::with(SECTORS, |b| b.used_len = Some(4096));
     let mut blk = driver(&fake, 1);
     let mut buf = fake.alloc(1);
-    assert_eq!(blk.read(0, &mut buf, 0, 512), Err(BlkError::BadUsedLen(4096)));
+    assert_eq!(
+        blk.read(0, &mut buf, 0, 512),
+        Err(BlkError::BadUsedLen(4096))
+    );
     fake.state().behaviour.used_len = None;
     blk.read(0, &mut buf, 0, 512).unwrap();
 }
@@ -338,7 +418,9 @@ fn no_notify_hint_suppresses_notifications() {
     });
     let mut blk = driver(&fake, 1);
     let buf = fake.alloc(1);
-    let id = blk.submit_read(0, DmaRange::new(&buf, 0, 512).unwrap()).unwrap();
+    let id = blk
+        .submit_read(0, DmaRange::new(&buf, 0, 512).unwrap())
+        .unwrap();
     assert_eq!(fake.state().notifies, 0);
     fake.process();
     assert_eq!(blk.poll(), Some((id, Ok(()))));

@@ -282,7 +282,9 @@ impl FakeBlk {
     pub fn with(sectors: usize, f: impl FnOnce(&mut Behaviour)) -> FakeBlk {
         let mut behaviour = Behaviour::default();
         f(&mut behaviour);
-        let disk = (0..sectors * 512).map(|i| (i * 7 + i / 512) as u8).collect();
+        let disk = (0..sectors * 512)
+            .map(|i| (i * 7 + i / 512) as u8)
+            .collect();
         FakeBlk(Rc::new(RefCell::new(State {
             behaviour,
             disk,
@@ -356,7 +358,9 @@ impl Transport for FakeBlk {
             return;
         }
         let mut status = status;
-        if status.contains(DeviceStatus::FEATURES_OK) && !s.status.contains(DeviceStatus::FEATURES_OK) {
+        if status.contains(DeviceStatus::FEATURES_OK)
+            && !s.status.contains(DeviceStatus::FEATURES_OK)
+        {
             let accepted = s.negotiated();
             let subset = accepted & !s.behaviour.offered == 0;
             let modern = accepted & Features::VERSION_1.bits() != 0;
@@ -368,7 +372,11 @@ impl Transport for FakeBlk {
     }
 
     fn queue_num_max(&mut self, queue: u16) -> u32 {
-        if queue == 0 { self.0.borrow().behaviour.num_max } else { 0 }
+        if queue == 0 {
+            self.0.borrow().behaviour.num_max
+        } else {
+            0
+        }
     }
 
     fn queue_ready(&mut self, _queue: u16) -> bool {
@@ -379,7 +387,10 @@ impl Transport for FakeBlk {
     fn activate_queue(&mut self, queue: u16, size: u16, areas: QueueAreas) {
         let mut s = self.state();
         assert_eq!(queue, 0);
-        assert!(s.status.contains(DeviceStatus::FEATURES_OK), "queue set up before FEATURES_OK");
+        assert!(
+            s.status.contains(DeviceStatus::FEATURES_OK),
+            "queue set up before FEATURES_OK"
+        );
         assert!(size.is_power_of_two() && u32::from(size) <= s.behaviour.num_max);
         assert_eq!(areas.desc % 16, 0, "descriptor table alignment");
         assert_eq!(areas.driver % 2, 0, "available ring alignment");
@@ -393,7 +404,10 @@ impl Transport for FakeBlk {
     fn notify(&mut self, queue: u16) {
         assert_eq!(queue, 0);
         let mut s = self.state();
-        assert!(s.status.contains(DeviceStatus::DRIVER_OK), "notified before DRIVER_OK");
+        assert!(
+            s.status.contains(DeviceStatus::DRIVER_OK),
+            "notified before DRIVER_OK"
+        );
         s.notifies += 1;
         if !s.behaviour.hold {
             s.process();
