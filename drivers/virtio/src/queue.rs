@@ -25,6 +25,14 @@ const AVAIL_F_NO_INTERRUPT: u16 = 1;
 /// Used ring flag: the device does not want available-buffer notifications.
 const USED_F_NO_NOTIFY: u16 = 1;
 
+/// Index into the driver-side arrays. Every index stored is below the
+/// queue size, so the mask changes nothing; it lets the compiler drop the
+/// bounds checks.
+#[inline(always)]
+const fn ix(i: u16) -> usize {
+    (i & (MAX_QUEUE_SIZE - 1)) as usize
+}
+
 const fn align_up(x: usize, align: usize) -> usize {
     (x + align - 1) & !(align - 1)
 }
@@ -349,7 +357,7 @@ impl SplitQueue {
         let mut desc = head;
         let mut writable = 0u32;
         for (i, seg) in segments.iter().enumerate() {
-            let next = self.next[usize::from(desc)];
+            let next = self.next[ix(desc)];
             let mut flags = 0;
             if seg.device_writes {
                 flags |= DESC_F_WRITE;
@@ -370,11 +378,11 @@ impl SplitQueue {
         self.mem
             .write::<u16>(self.layout.avail + 4 + 2 * slot, head.to_le())?;
 
-        self.free_head = self.next[usize::from(desc)];
+        self.free_head = self.next[ix(desc)];
         self.num_free -= n as u16;
         self.in_flight += 1;
-        self.chain_len[usize::from(head)] = n as u16;
-        self.writable[usize::from(head)] = writable;
+        self.chain_len[ix(head)] = n as u16;
+        self.writable[ix(head)] = writable;
 
         self.avail_idx = self.avail_idx.wrapping_add(1);
         fence(Ordering::Release);
@@ -423,7 +431,7 @@ impl SplitQueue {
             Ok(head) if self.is_in_flight(head) => head,
             _ => return Some(Err(QueueError::BadUsedId(id))),
         };
-        let writable = self.writable[usize::from(head)];
+        let writable = self.writable[ix(head)];
         self.free_chain(head);
         if len > writable {
             return Some(Err(QueueError::BadUsedLen { head, len }));
@@ -440,16 +448,16 @@ impl SplitQueue {
     }
 
     fn free_chain(&mut self, head: u16) {
-        let n = self.chain_len[usize::from(head)];
+        let n = self.chain_len[ix(head)];
         let mut tail = head;
         for _ in 1..n {
-            tail = self.next[usize::from(tail)] & self.mask;
+            tail = self.next[ix(tail)];
         }
-        self.next[usize::from(tail)] = self.free_head;
+        self.next[ix(tail)] = self.free_head;
         self.free_head = head;
         self.num_free += n;
         self.in_flight -= 1;
-        self.chain_len[usize::from(head)] = 0;
+        self.chain_len[ix(head)] = 0;
     }
 
     /// Gives the region back. The device must no longer use the queue
