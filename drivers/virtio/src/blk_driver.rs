@@ -323,6 +323,26 @@ impl<T: BlkTransport> VirtioBlk<T> {
             .map(|head| (ReqId(head), Err(cause)))
     }
 
+    /// Checks the device's `Status` (one register read): if it set
+    /// `DEVICE_NEEDS_RESET`, gives up on it as [`poll`](Self::poll) does on
+    /// a protocol violation, and the requests in flight come back failed
+    /// with [`BlkError::NeedsReset`]. For split-API users that wait long;
+    /// the blocking calls do it themselves now and then.
+    pub fn check_device(&mut self) -> Result<(), BlkError> {
+        if self.broken.is_some() {
+            return Err(BlkError::Broken);
+        }
+        if self
+            .transport
+            .status()
+            .contains(DeviceStatus::DEVICE_NEEDS_RESET)
+        {
+            self.give_up(BlkError::NeedsReset);
+            return Err(BlkError::NeedsReset);
+        }
+        Ok(())
+    }
+
     /// Reads `len` bytes (a multiple of 512) from `sector` into
     /// `buf[offset .. offset + len]`, waiting for completion.
     pub fn read(
@@ -506,13 +526,9 @@ impl<T: BlkTransport> VirtioBlk<T> {
                 continue;
             }
             spins = spins.wrapping_add(1);
-            if spins.is_multiple_of(STATUS_CHECK_INTERVAL)
-                && self
-                    .transport
-                    .status()
-                    .contains(DeviceStatus::DEVICE_NEEDS_RESET)
-            {
-                self.give_up(BlkError::NeedsReset);
+            if spins.is_multiple_of(STATUS_CHECK_INTERVAL) {
+                // A failure shows up through `poll` on the next turn.
+                let _ = self.check_device();
             }
         }
     }

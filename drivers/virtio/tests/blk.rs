@@ -437,6 +437,23 @@ fn device_needing_reset_ends_a_blocking_call() {
 }
 
 #[test]
+fn check_device_gives_up_on_a_device_needing_reset() {
+    let fake = FakeBlk::with(SECTORS, |b| b.hold = true);
+    let mut blk = driver(&fake, 1);
+    let buf = fake.alloc(1);
+    let id = blk
+        .submit_read(0, DmaRange::new(&buf, 0, 512).unwrap())
+        .unwrap();
+    assert_eq!(blk.check_device(), Ok(()));
+    fake.state().status |= DeviceStatus::DEVICE_NEEDS_RESET;
+    assert_eq!(blk.check_device(), Err(BlkError::NeedsReset));
+    assert_eq!(blk.poll(), Some((id, Err(BlkError::NeedsReset))));
+    assert_eq!(blk.poll(), None);
+    assert_eq!(blk.check_device(), Err(BlkError::Broken));
+    assert!(status(&fake).contains(DeviceStatus::FAILED));
+}
+
+#[test]
 fn into_parts_resets_the_device() {
     let fake = FakeBlk::new(SECTORS);
     let blk = driver(&fake, 1);
