@@ -54,8 +54,9 @@ macro_rules! entry {
     };
 }
 
-/// Prints a line through `debug_write`, whole: one system call per line, so
-/// lines of different tasks never interleave.
+/// Prints a line through `debug_write`: one system call for a line of up to
+/// 256 bytes (newline included), so such lines of different tasks never
+/// interleave; longer lines go out in 256-byte pieces.
 #[macro_export]
 macro_rules! println {
     ($($arg:tt)*) => {

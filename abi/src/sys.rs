@@ -177,8 +177,10 @@ pub fn dma_free(token: DmaToken) -> Result<(), (SysError, DmaToken)> {
 pub fn instret() -> u64 {
     let v: u64;
     // SAFETY: reading a user-readable counter CSR has no side effects; the
-    // kernel enables U-mode access in `scounteren`.
-    unsafe { asm!("rdinstret {}", out(reg) v, options(nomem, nostack)) };
+    // kernel enables U-mode access in `scounteren`. Not `nomem`: the read
+    // must also keep the compiler from moving memory accesses across it, or
+    // a measured window would not hold what it claims.
+    unsafe { asm!("rdinstret {}", out(reg) v, options(nostack)) };
     v
 }
 
@@ -188,6 +190,6 @@ pub fn instret() -> u64 {
 pub fn time() -> u64 {
     let v: u64;
     // SAFETY: as in `instret`.
-    unsafe { asm!("rdtime {}", out(reg) v, options(nomem, nostack)) };
+    unsafe { asm!("rdtime {}", out(reg) v, options(nostack)) };
     v
 }

@@ -2,7 +2,7 @@
 
 /// A system call. The number goes in `a7`, arguments in `a0..a5`; the kernel
 /// returns a status in `a0` (0 = success, otherwise a [`crate::SysError`]
-/// code) and results in `a1`, `a2`. See `docs/abi.md`.
+/// code) and results in `a1..a3`. See `docs/abi.md`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(usize)]
 pub enum Sysno {

@@ -1,6 +1,8 @@
 //! `cargo xtask`: build, run, test and check NEURON. The single entry point.
 
 mod asm_check;
+mod baseline;
+mod bench;
 mod image;
 mod markers;
 mod qemu;
@@ -42,6 +44,9 @@ enum Cmd {
     },
     /// Count the instructions of typed and raw MMIO accesses on riscv64.
     AsmCheck,
+    /// Benchmark the userspace virtio-blk driver and system calls against
+    /// the kernel-side virtio-drivers crate; writes target/bench/results.json.
+    Bench,
     /// Clippy with -D warnings for the host crates and the riscv64 crates.
     Lint,
 }
@@ -61,6 +66,7 @@ fn main() -> ExitCode {
         Cmd::Run { timeout } => test::run_system(&root, Duration::from_secs(timeout)),
         Cmd::Test { timeout } => test::test_all(&root, Duration::from_secs(timeout)),
         Cmd::AsmCheck => asm_check::run(&root).map(drop),
+        Cmd::Bench => bench::run(&root),
         Cmd::Lint => test::lint(&root),
     };
     match result {

@@ -38,7 +38,7 @@ pub fn kmain(hartid: usize, dtb: usize, specs: &'static [TaskSpec]) -> ! {
     k.mem.reserve(dtb, dtb + plat.fdt.total_size());
 
     let devices = discover_devices(&plat);
-    build_kernel_page_table(k);
+    build_kernel_page_table(k, &devices);
     if !cpu::set_trap_vector(neuron_trap_entry as *const () as usize) {
         panic!("stvec did not accept the trap vector");
     }
@@ -66,7 +66,13 @@ pub fn kmain(hartid: usize, dtb: usize, specs: &'static [TaskSpec]) -> ! {
 /// (paging is still off, so physical addresses work) and records it.
 fn discover_devices(plat: &dt::Platform<'_>) -> DeviceTable {
     let mut protected = [None; dt::MAX_REGIONS];
-    dt::protected_regions(plat, &mut protected);
+    if !dt::protected_regions(plat, &mut protected) {
+        kprintln!(
+            "neuron: more than {} platform regions; refusing every device window",
+            dt::MAX_REGIONS
+        );
+        return DeviceTable::default();
+    }
     let protected: heapless_regions::Regions = protected.into();
     let mut table = DeviceTable::default();
     dt::virtio_nodes(plat, |node| {
@@ -154,10 +160,11 @@ mod heapless_regions {
 }
 
 /// Identity-maps the kernel: text R+X, rodata R, data/stack and free RAM
-/// R+W, the UART and the test finisher R+W; all supervisor-only. The
-/// firmware region below the kernel and the guard page below the kernel
-/// stack stay unmapped. Then turns paging on.
-fn build_kernel_page_table(k: &mut Kernel) {
+/// R+W, the UART, the test finisher and the device windows (to reset a
+/// device whose driver ended) R+W; all supervisor-only. The firmware region
+/// below the kernel and the guard page below the kernel stack stay
+/// unmapped. Then turns paging on.
+fn build_kernel_page_table(k: &mut Kernel, devices: &DeviceTable) {
     let Some(mut pt) = PageTable::new(&mut k.mem) else {
         panic!("no frame for the kernel page table")
     };
@@ -183,7 +190,10 @@ fn build_kernel_page_table(k: &mut Kernel) {
         (UART_BASE, UART_BASE + 0x1000, MapProt::RW),
         (FINISHER, FINISHER + 0x1000, MapProt::RW),
     ];
-    for (start, end, prot) in ranges {
+    let windows = devices
+        .iter()
+        .map(|d| (d.base, d.base + d.len, MapProt::RW));
+    for (start, end, prot) in ranges.into_iter().chain(windows) {
         let mut pa = start;
         while pa < end {
             let mapped = Pte::leaf(pa, prot, Owner::Kernel)

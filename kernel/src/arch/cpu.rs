@@ -62,11 +62,15 @@ pub fn flush_page(va: usize) {
 
 /// Prepares `sret` to enter U-mode, with user access to `time`, `cycle`
 /// and `instret`, and enables the supervisor timer interrupt (taken in
-/// U-mode only: the kernel runs with `sstatus.SIE` clear).
+/// U-mode only: the kernel runs with `sstatus.SIE` clear). The FPU is
+/// turned off: task switches do not save floating-point registers, so a
+/// floating-point instruction is an illegal instruction that kills the task
+/// instead of reading another task's values.
 pub fn init_user_mode() {
-    // SAFETY: these CSR writes only change how U-mode is entered and which
-    // counters it may read.
+    // SAFETY: these CSR writes only change how U-mode is entered, which
+    // counters it may read, and that the (unused) FPU is off.
     unsafe {
+        sstatus::set_fs(sstatus::FS::Off);
         sstatus::set_spp(sstatus::SPP::User);
         sstatus::clear_sie();
         scounteren::set_tm();
@@ -98,5 +102,23 @@ pub fn finish(ok: bool, code: u32) -> ! {
     unsafe { (FINISHER as *mut u32).write_volatile(value) };
     loop {
         riscv::asm::wfi();
+    }
+}
+
+/// Resets the virtio-mmio device at `base` (writes 0 to its Status register
+/// and waits, boundedly, until it reads back 0): it stops using its queues
+/// and every buffer it was given.
+pub fn reset_virtio_device(base: usize) {
+    const STATUS: usize = 0x70;
+    let status = (base + STATUS) as *mut u32;
+    // SAFETY: `base` is a virtio-mmio window from the device table, mapped
+    // read-write for the kernel by the boot page table; Status is a 32-bit
+    // register whose write of 0 is the specified reset.
+    unsafe { status.write_volatile(0) };
+    for _ in 0..1_000_000 {
+        // SAFETY: as above; reading Status has no side effects.
+        if unsafe { status.read_volatile() } == 0 {
+            return;
+        }
     }
 }

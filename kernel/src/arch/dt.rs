@@ -40,13 +40,18 @@ pub unsafe fn parse(dtb: usize) -> Result<Platform<'static>, &'static str> {
 }
 
 /// Every `reg` range of every node that is not a virtio-mmio transport,
-/// plus RAM: none of it may ever be handed out as a device window.
-pub fn protected_regions(p: &Platform<'_>, out: &mut [Option<Region>; MAX_REGIONS]) {
+/// plus RAM: none of it may ever be handed out as a device window. Returns
+/// false if there were more than [`MAX_REGIONS`]: then no list is complete
+/// enough to check windows against.
+pub fn protected_regions(p: &Platform<'_>, out: &mut [Option<Region>; MAX_REGIONS]) -> bool {
     let mut n = 0;
+    let mut complete = true;
     let mut push = |r: Region| {
         if n < MAX_REGIONS {
             out[n] = Some(r);
             n += 1;
+        } else {
+            complete = false;
         }
     };
     for m in p.fdt.memory().regions() {
@@ -80,6 +85,7 @@ pub fn protected_regions(p: &Platform<'_>, out: &mut [Option<Region>; MAX_REGION
             }
         }
     }
+    complete
 }
 
 /// A `virtio,mmio` node: base, length and first interrupt.

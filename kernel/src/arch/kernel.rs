@@ -2,6 +2,7 @@
 
 use core::cell::UnsafeCell;
 
+use crate::cap::Object;
 use crate::pagetable::PageTable;
 use crate::task::{MAX_TASKS, State, Task, next_runnable};
 
@@ -65,6 +66,13 @@ impl Kernel {
         task.state = state;
         if let State::Exited(code) = state {
             kprintln!("neuron: task {} exited with code {}", task.name, code);
+        }
+        // Stop every device the task drove before its memory goes back:
+        // a device must not keep writing into frames handed out again.
+        for (_, cap) in task.caps.iter() {
+            if let (Object::DeviceMmio { base, .. }, None) = (cap.object, cap.parent) {
+                cpu::reset_virtio_device(base);
+            }
         }
         if let Some(space) = task.space.take() {
             if let Some(kpt) = &self.kernel_pt {

@@ -1,0 +1,318 @@
+//! `cargo xtask bench`: NEURON's userspace virtio-blk driver and system
+//! calls against the kernel-side `virtio-drivers` crate, on the same machine
+//! in the same invocation.
+//!
+//! Each image prints `BENCH: <name> <value> <unit>` lines. Throughput comes
+//! from a plain run (wall clock from the `time` CSR); instruction counts from
+//! a run under `-icount shift=0`, where `instret` counts guest instructions
+//! exactly.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::{baseline, image, qemu, setup};
+
+/// The bench system description (the `blk-bench` program and its grants).
+const BENCH_SYSTEM: &str = "xtask/bench-system.toml";
+
+/// One measured figure.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Figure {
+    pub name: String,
+    pub value: f64,
+    pub unit: String,
+}
+
+/// Parses the `BENCH:` lines of a console log. `BENCH: FAIL ...` is an error.
+pub fn parse(lines: &[String]) -> Result<Vec<Figure>, String> {
+    let mut figures = Vec::new();
+    let mut done = false;
+    for l in lines {
+        let Some(rest) = l.trim().strip_prefix("BENCH:") else {
+            continue;
+        };
+        let rest = rest.trim();
+        if rest.starts_with("FAIL") {
+            return Err(rest.to_string());
+        }
+        if rest == "done" {
+            done = true;
+            continue;
+        }
+        let mut parts = rest.splitn(3, ' ');
+        let (Some(name), Some(value), Some(unit)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(format!("malformed bench line: {l}"));
+        };
+        let value = value
+            .parse()
+            .map_err(|_| format!("malformed bench value: {l}"))?;
+        figures.push(Figure {
+            name: name.into(),
+            value,
+            unit: unit.trim().into(),
+        });
+    }
+    if !done {
+        return Err("the run did not finish (no `BENCH: done`)".into());
+    }
+    Ok(figures)
+}
+
+fn find<'a>(figs: &'a [Figure], name: &str) -> Result<&'a Figure, String> {
+    figs.iter()
+        .find(|f| f.name == name)
+        .ok_or_else(|| format!("no `{name}` figure"))
+}
+
+/// Boots `kernel` twice (plain and under -icount) and returns the figures of
+/// each run.
+fn measure(kernel: &Path, disk: &Path, what: &str) -> Result<(Vec<Figure>, Vec<Figure>), String> {
+    let timeout = Duration::from_secs(300);
+    let mut runs = Vec::new();
+    for icount in [false, true] {
+        image::write_disk(disk)?;
+        let extra: Vec<String> = if icount {
+            vec!["-icount".into(), "shift=0".into()]
+        } else {
+            Vec::new()
+        };
+        println!(
+            "xtask: bench {what}{}",
+            if icount { " under -icount shift=0" } else { "" }
+        );
+        let run = qemu::run(qemu::command(kernel, disk, &extra), timeout, false)?;
+        let figs = parse(&run.lines).map_err(|e| {
+            let tail: Vec<&str> = run
+                .lines
+                .iter()
+                .rev()
+                .take(15)
+                .rev()
+                .map(String::as_str)
+                .collect();
+            format!("{what}: {e}\n  | {}", tail.join("\n  | "))
+        })?;
+        runs.push(figs);
+    }
+    let icount = runs.pop().unwrap_or_default();
+    let plain = runs.pop().unwrap_or_default();
+    Ok((plain, icount))
+}
+
+/// `cargo xtask bench`.
+pub fn run(root: &Path) -> Result<(), String> {
+    setup::ensure_target()?;
+    setup::ensure_qemu()?;
+    let img = image::build_system(root, BENCH_SYSTEM, "bench")?;
+    let base_elf = baseline::build(root)?;
+
+    let (ours_plain, ours_icount) = measure(&img.kernel, &img.disk, "NEURON blk-bench")?;
+    let (base_plain, base_icount) = measure(&base_elf, &img.disk, "virtio-drivers baseline")?;
+
+    let mut out: Vec<Figure> = Vec::new();
+    let mut push = |name: &str, value: f64, unit: &str| {
+        out.push(Figure {
+            name: name.into(),
+            value,
+            unit: unit.into(),
+        })
+    };
+    for name in ["blk_read_4k", "blk_read_64k"] {
+        push(name, find(&ours_plain, name)?.value, "MiB/s");
+    }
+    for f in &ours_icount {
+        if f.unit == "instructions" {
+            push(&f.name, f.value, "instructions");
+        }
+    }
+    for name in ["blk_read_4k", "blk_read_64k"] {
+        push(
+            &format!("virtio_drivers_{name}"),
+            find(&base_plain, name)?.value,
+            "MiB/s",
+        );
+    }
+    for name in [
+        "blk_instr_submit",
+        "blk_instr_complete",
+        "blk_instr_per_req",
+    ] {
+        push(
+            &format!("virtio_drivers_{name}"),
+            find(&base_icount, name)?.value,
+            "instructions",
+        );
+    }
+    let ratio_read =
+        find(&ours_plain, "blk_read_64k")?.value / find(&base_plain, "blk_read_64k")?.value;
+    let ratio_instr = find(&ours_icount, "blk_instr_per_req")?.value
+        / find(&base_icount, "blk_instr_per_req")?.value;
+    push("blk_read_64k_vs_virtio_drivers", ratio_read, "ratio");
+    push("blk_instr_per_req_vs_virtio_drivers", ratio_instr, "ratio");
+
+    for f in &out {
+        if f.unit == "ratio" {
+            println!("bench: {} {:.3}", f.name, f.value);
+        } else {
+            println!("bench: {} {} {}", f.name, fmt_value(f.value), f.unit);
+        }
+    }
+
+    let targets = targets(&out);
+    println!();
+    for (name, met, why) in &targets {
+        println!(
+            "target {}: {name} ({why})",
+            if *met { "met" } else { "MISSED" }
+        );
+    }
+
+    let dir = root.join("target").join("bench");
+    fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let path = dir.join("results.json");
+    fs::write(&path, to_json(&out, &targets)).map_err(|e| format!("cannot write results: {e}"))?;
+    println!("xtask: figures written to {}", path.display());
+    Ok(())
+}
+
+fn fmt_value(v: f64) -> String {
+    if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+/// The project's performance targets, checked against the figures.
+fn targets(figs: &[Figure]) -> Vec<(String, bool, String)> {
+    let get = |n: &str| figs.iter().find(|f| f.name == n).map(|f| f.value);
+    let mut t = Vec::new();
+    let mut check = |name: &str, value: Option<f64>, ok: fn(f64) -> bool, limit: &str| {
+        if let Some(v) = value {
+            t.push((
+                name.to_string(),
+                ok(v),
+                format!("{} vs {limit}", fmt_value_ratio(v)),
+            ));
+        }
+    };
+    check(
+        "userspace blk read throughput >= virtio-drivers (64 KiB)",
+        get("blk_read_64k_vs_virtio_drivers"),
+        |v| v >= 1.0,
+        ">= 1.0",
+    );
+    check(
+        "userspace blk instructions per request <= virtio-drivers",
+        get("blk_instr_per_req_vs_virtio_drivers"),
+        |v| v <= 1.0,
+        "<= 1.0",
+    );
+    check(
+        "null syscall within 10% of a 92-instruction minimal trap",
+        get("null_syscall"),
+        |v| v <= 92.0 * 1.1,
+        "<= 101",
+    );
+    check(
+        "mmio_map under 300 instructions",
+        get("mmio_map"),
+        |v| v < 300.0,
+        "< 300",
+    );
+    t
+}
+
+fn fmt_value_ratio(v: f64) -> String {
+    if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+fn json_str(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+fn to_json(figs: &[Figure], targets: &[(String, bool, String)]) -> String {
+    let mut s = String::from("{\n  \"figures\": [\n");
+    for (i, f) in figs.iter().enumerate() {
+        let _ = write!(
+            s,
+            "    {{\"name\": {}, \"value\": {}, \"unit\": {}}}{}\n",
+            json_str(&f.name),
+            f.value,
+            json_str(&f.unit),
+            if i + 1 < figs.len() { "," } else { "" }
+        );
+    }
+    s.push_str("  ],\n  \"targets\": [\n");
+    for (i, (name, met, why)) in targets.iter().enumerate() {
+        let _ = write!(
+            s,
+            "    {{\"target\": {}, \"met\": {met}, \"detail\": {}}}{}\n",
+            json_str(name),
+            json_str(why),
+            if i + 1 < targets.len() { "," } else { "" }
+        );
+    }
+    s.push_str("  ]\n}\n");
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn parses_figures_and_requires_done() {
+        let l = lines(&[
+            "x",
+            "BENCH: blk_read_4k 75.5 MiB/s",
+            "BENCH: null_syscall 120 instructions",
+            "BENCH: done",
+        ]);
+        let f = parse(&l).unwrap();
+        assert_eq!(f.len(), 2);
+        assert_eq!(f[0].name, "blk_read_4k");
+        assert_eq!(f[0].value, 75.5);
+        assert_eq!(f[1].unit, "instructions");
+        assert!(parse(&l[..3]).unwrap_err().contains("did not finish"));
+    }
+
+    #[test]
+    fn a_failed_run_or_bad_line_is_an_error() {
+        let l = lines(&["BENCH: FAIL data mismatch at sector 3", "BENCH: done"]);
+        assert!(parse(&l).unwrap_err().contains("data mismatch"));
+        assert!(parse(&lines(&["BENCH: x", "BENCH: done"])).is_err());
+        assert!(parse(&lines(&["BENCH: x y MiB/s", "BENCH: done"])).is_err());
+    }
+
+    #[test]
+    fn targets_follow_the_figures() {
+        let fig = |n: &str, v: f64| Figure {
+            name: n.into(),
+            value: v,
+            unit: "ratio".into(),
+        };
+        let t = targets(&[
+            fig("blk_read_64k_vs_virtio_drivers", 1.2),
+            fig("blk_instr_per_req_vs_virtio_drivers", 1.3),
+            fig("null_syscall", 100.0),
+            fig("mmio_map", 300.0),
+        ]);
+        let met: Vec<bool> = t.iter().map(|x| x.1).collect();
+        assert_eq!(met, [true, false, true, false]);
+        let json = to_json(&[fig("a\"b", 1.5)], &t);
+        assert!(json.contains("\"name\": \"a\\\"b\", \"value\": 1.5"));
+        assert!(json.contains("\"met\": false"));
+    }
+}
