@@ -67,39 +67,53 @@ fn find<'a>(figs: &'a [Figure], name: &str) -> Result<&'a Figure, String> {
         .ok_or_else(|| format!("no `{name}` figure"))
 }
 
-/// Boots `kernel` twice (plain and under -icount) and returns the figures of
-/// each run.
-fn measure(kernel: &Path, disk: &Path, what: &str) -> Result<(Vec<Figure>, Vec<Figure>), String> {
-    let timeout = Duration::from_secs(300);
-    let mut runs = Vec::new();
-    for icount in [false, true] {
-        image::write_disk(disk)?;
-        let extra: Vec<String> = if icount {
-            vec!["-icount".into(), "shift=0".into()]
-        } else {
-            Vec::new()
-        };
-        println!(
-            "xtask: bench {what}{}",
-            if icount { " under -icount shift=0" } else { "" }
-        );
-        let run = qemu::run(qemu::command(kernel, disk, &extra), timeout, false)?;
-        let figs = parse(&run.lines).map_err(|e| {
-            let tail: Vec<&str> = run
-                .lines
+/// Plain runs of each image, alternated so that load on the host falls on
+/// both alike; each figure is the median over the rounds.
+const ROUNDS: usize = 3;
+
+/// Boots `kernel` once (under `-icount shift=0` if `icount`) and returns
+/// its figures.
+fn run_once(kernel: &Path, disk: &Path, icount: bool, what: &str) -> Result<Vec<Figure>, String> {
+    image::write_disk(disk)?;
+    let extra: Vec<String> = if icount {
+        vec!["-icount".into(), "shift=0".into()]
+    } else {
+        Vec::new()
+    };
+    println!(
+        "xtask: bench {what}{}",
+        if icount { " under -icount shift=0" } else { "" }
+    );
+    let run = qemu::run(
+        qemu::command(kernel, disk, &extra),
+        Duration::from_secs(300),
+        false,
+    )?;
+    parse(&run.lines).map_err(|e| {
+        let from = run.lines.len().saturating_sub(15);
+        format!("{what}: {e}\n  | {}", run.lines[from..].join("\n  | "))
+    })
+}
+
+/// The per-name median of several runs' figures (names of the first run).
+fn median_of(runs: &[Vec<Figure>]) -> Vec<Figure> {
+    let Some(first) = runs.first() else {
+        return Vec::new();
+    };
+    first
+        .iter()
+        .map(|f| {
+            let mut v: Vec<f64> = runs
                 .iter()
-                .rev()
-                .take(15)
-                .rev()
-                .map(String::as_str)
+                .filter_map(|r| r.iter().find(|g| g.name == f.name).map(|g| g.value))
                 .collect();
-            format!("{what}: {e}\n  | {}", tail.join("\n  | "))
-        })?;
-        runs.push(figs);
-    }
-    let icount = runs.pop().unwrap_or_default();
-    let plain = runs.pop().unwrap_or_default();
-    Ok((plain, icount))
+            v.sort_by(f64::total_cmp);
+            Figure {
+                value: v[v.len() / 2],
+                ..f.clone()
+            }
+        })
+        .collect()
 }
 
 /// `cargo xtask bench`.
@@ -109,8 +123,16 @@ pub fn run(root: &Path) -> Result<(), String> {
     let img = image::build_system(root, BENCH_SYSTEM, "bench")?;
     let base_elf = baseline::build(root)?;
 
-    let (ours_plain, ours_icount) = measure(&img.kernel, &img.disk, "NEURON blk-bench")?;
-    let (base_plain, base_icount) = measure(&base_elf, &img.disk, "virtio-drivers baseline")?;
+    let ours = "NEURON blk-bench";
+    let base = "virtio-drivers baseline";
+    let (mut ours_runs, mut base_runs) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        ours_runs.push(run_once(&img.kernel, &img.disk, false, ours)?);
+        base_runs.push(run_once(&base_elf, &img.disk, false, base)?);
+    }
+    let (ours_plain, base_plain) = (median_of(&ours_runs), median_of(&base_runs));
+    let ours_icount = run_once(&img.kernel, &img.disk, true, ours)?;
+    let base_icount = run_once(&base_elf, &img.disk, true, base)?;
 
     let mut out: Vec<Figure> = Vec::new();
     let mut push = |name: &str, value: f64, unit: &str| {
@@ -294,6 +316,23 @@ mod tests {
         assert!(parse(&l).unwrap_err().contains("data mismatch"));
         assert!(parse(&lines(&["BENCH: x", "BENCH: done"])).is_err());
         assert!(parse(&lines(&["BENCH: x y MiB/s", "BENCH: done"])).is_err());
+    }
+
+    #[test]
+    fn medians_are_per_figure() {
+        let fig = |n: &str, v: f64| Figure {
+            name: n.into(),
+            value: v,
+            unit: "MiB/s".into(),
+        };
+        let runs = vec![
+            vec![fig("a", 3.0), fig("b", 10.0)],
+            vec![fig("a", 1.0), fig("b", 30.0)],
+            vec![fig("a", 2.0), fig("b", 20.0)],
+        ];
+        let m = median_of(&runs);
+        assert_eq!((m[0].value, m[1].value), (2.0, 20.0));
+        assert!(median_of(&[]).is_empty());
     }
 
     #[test]
