@@ -65,7 +65,8 @@ impl Cap {
         }
     }
 
-    /// The window length reported by `cap_info`.
+    /// The window length reported by `cap_info` (0 for the task kind).
+    #[allow(clippy::len_without_is_empty, reason = "a length, not a collection")]
     pub fn len(&self) -> usize {
         match self.object {
             Object::Task => 0,
@@ -146,7 +147,7 @@ impl CapTable {
         if len == 0 {
             return Err(SysError::InvalidArgument);
         }
-        if offset % PAGE_SIZE != 0 || len % PAGE_SIZE != 0 {
+        if !offset.is_multiple_of(PAGE_SIZE) || !len.is_multiple_of(PAGE_SIZE) {
             return Err(SysError::Unaligned);
         }
         let end = offset.checked_add(len).ok_or(SysError::Overflow)?;

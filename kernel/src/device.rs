@@ -96,7 +96,7 @@ impl fmt::Display for WindowError {
 
 /// Checks a candidate window against the protected regions. Pure.
 pub fn check_window(base: usize, len: usize, protected: &[Region]) -> Result<(), WindowError> {
-    if len == 0 || base % 4096 != 0 || len % 4096 != 0 {
+    if len == 0 || !base.is_multiple_of(4096) || !len.is_multiple_of(4096) {
         return Err(WindowError::Unaligned);
     }
     let end = base.checked_add(len).ok_or(WindowError::Overflow)?;

@@ -106,7 +106,7 @@ pub fn check_segments(segs: &[Segment], file_len: usize, entry: usize) -> Result
     }
     for s in segs {
         let vaddr = s.vaddr;
-        if vaddr % PAGE_SIZE != 0 {
+        if !vaddr.is_multiple_of(PAGE_SIZE) {
             return Err(LoadError::Unaligned { vaddr });
         }
         match s.page_end() {

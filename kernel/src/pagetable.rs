@@ -55,7 +55,7 @@ impl PageTable {
     /// The physical address of the leaf slot for `va`, creating tables on
     /// the way if `create`.
     fn slot(&self, mem: &mut impl Memory, va: usize, create: bool) -> Result<usize, MapError> {
-        if va % PAGE != 0 || va >> 38 != 0 {
+        if !va.is_multiple_of(PAGE) || va >> 38 != 0 {
             return Err(MapError::BadAddress);
         }
         let mut table = self.root;

@@ -87,7 +87,7 @@ impl Pte {
     /// empty permissions whatever asked for them. A and D are preset (QEMU
     /// sets them itself; real hardware may fault instead).
     pub fn leaf(phys: usize, prot: MapProt, owner: Owner) -> Result<Pte, PteError> {
-        if phys % 4096 != 0 || phys >> 56 != 0 {
+        if !phys.is_multiple_of(4096) || phys >> 56 != 0 {
             return Err(PteError::BadAddress);
         }
         let r = prot.contains(MapProt::READ);

@@ -30,10 +30,9 @@ pub mod reg {
 impl TrapFrame {
     /// A frame that starts at `entry` with stack pointer `sp`.
     pub fn new(entry: usize, sp: usize) -> TrapFrame {
-        let mut f = TrapFrame::default();
-        f.pc = entry;
-        f.regs[reg::SP] = sp;
-        f
+        let mut regs = [0; 32];
+        regs[reg::SP] = sp;
+        TrapFrame { regs, pc: entry }
     }
 
     /// The system-call number and arguments `a0..a5`.

@@ -130,7 +130,7 @@ impl DmaRegion {
         if end > self.token.len {
             return Err(DmaError::OutOfBounds);
         }
-        if offset % size != 0 {
+        if !offset.is_multiple_of(size) {
             return Err(DmaError::Misaligned);
         }
         // SAFETY: `offset <= len`, so the result stays inside (or one past)
@@ -192,7 +192,7 @@ impl DmaRegion {
 fn copy_volatile(src: *mut u8, dst: *mut u8, len: usize) {
     let mut i = 0;
     if (src as usize) % 8 == (dst as usize) % 8 {
-        while i < len && (src as usize + i) % 8 != 0 {
+        while i < len && !(src as usize + i).is_multiple_of(8) {
             // SAFETY: `i < len`; both ranges are valid for `len` bytes (the
             // DMA side checked by the caller, the other a Rust slice).
             unsafe { dst.add(i).write_volatile(src.add(i).read_volatile()) };

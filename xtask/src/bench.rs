@@ -263,9 +263,9 @@ fn json_str(s: &str) -> String {
 fn to_json(figs: &[Figure], targets: &[(String, bool, String)]) -> String {
     let mut s = String::from("{\n  \"figures\": [\n");
     for (i, f) in figs.iter().enumerate() {
-        let _ = write!(
+        let _ = writeln!(
             s,
-            "    {{\"name\": {}, \"value\": {}, \"unit\": {}}}{}\n",
+            "    {{\"name\": {}, \"value\": {}, \"unit\": {}}}{}",
             json_str(&f.name),
             f.value,
             json_str(&f.unit),
@@ -274,9 +274,9 @@ fn to_json(figs: &[Figure], targets: &[(String, bool, String)]) -> String {
     }
     s.push_str("  ],\n  \"targets\": [\n");
     for (i, (name, met, why)) in targets.iter().enumerate() {
-        let _ = write!(
+        let _ = writeln!(
             s,
-            "    {{\"target\": {}, \"met\": {met}, \"detail\": {}}}{}\n",
+            "    {{\"target\": {}, \"met\": {met}, \"detail\": {}}}{}",
             json_str(name),
             json_str(why),
             if i + 1 < targets.len() { "," } else { "" }

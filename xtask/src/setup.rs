@@ -64,7 +64,7 @@ pub fn ensure_qemu() -> Result<(), String> {
         .stdout(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
-    if !(is_root() && has_apt) {
+    if !is_root() || !has_apt {
         return Err("qemu-system-riscv64 not found: install the Debian package \
                     `qemu-system-misc` (apt-get install qemu-system-misc)"
             .into());
@@ -78,7 +78,9 @@ pub fn ensure_qemu() -> Result<(), String> {
         "--no-install-recommends",
         "qemu-system-misc",
     ];
-    if !apt(&pkg) && !(apt(&["update"]) && apt(&pkg)) {
+    // A fresh machine may have no package lists yet: update once and retry.
+    let installed = apt(&pkg) || (apt(&["update"]) && apt(&pkg));
+    if !installed {
         return Err("apt-get install qemu-system-misc failed".into());
     }
     if qemu_works() {

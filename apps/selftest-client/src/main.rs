@@ -15,9 +15,12 @@ const KERNEL_ADDR: usize = 0x8020_0000;
 /// A check's outcome: `Err` says what went wrong.
 pub type Check = Result<(), &'static str>;
 
+/// A check and the name its marker carries.
+type NamedCheck = (&'static str, fn() -> Check);
+
 fn main() -> i32 {
     println!("SELFTEST: start");
-    let checks: [(&str, fn() -> Check); 9] = [
+    let checks: [NamedCheck; 9] = [
         ("userptr guard", check_userptr_guard),
         ("mmio map", mmio::map),
         ("mmio deny exec", mmio::deny_exec),

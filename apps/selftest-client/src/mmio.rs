@@ -211,9 +211,9 @@ pub fn revoke() -> Check {
     if sys::cap_revoke(DEVICE_SLOT) != Ok(()) {
         return Err("cap_revoke failed");
     }
-    // The window's pages are gone: never touch `w` again. Its token is
-    // dropped without an unmap call (there is nothing left to unmap).
-    drop(w);
+    // The window's pages are gone: its token is given up without an unmap
+    // call (there is nothing left to unmap).
+    let _ = w.unmap().into_raw();
     if sys::vm_query(base) != Err(SysError::NotMapped) {
         return Err("a mapping made through a derived capability survived revoke");
     }
