@@ -116,8 +116,8 @@ fn median_of(runs: &[Vec<Figure>]) -> Vec<Figure> {
         .collect()
 }
 
-/// `cargo xtask bench`.
-pub fn run(root: &Path) -> Result<(), String> {
+/// `cargo xtask bench`; with `instructions_only`, just the `-icount` runs.
+pub fn run(root: &Path, instructions_only: bool) -> Result<(), String> {
     setup::ensure_target()?;
     setup::ensure_qemu()?;
     let img = image::build_system(root, BENCH_SYSTEM, "bench")?;
@@ -126,7 +126,8 @@ pub fn run(root: &Path) -> Result<(), String> {
     let ours = "NEURON blk-bench";
     let base = "virtio-drivers baseline";
     let (mut ours_runs, mut base_runs) = (Vec::new(), Vec::new());
-    for _ in 0..ROUNDS {
+    let rounds = if instructions_only { 0 } else { ROUNDS };
+    for _ in 0..rounds {
         ours_runs.push(run_once(&img.kernel, &img.disk, false, ours)?);
         base_runs.push(run_once(&base_elf, &img.disk, false, base)?);
     }
@@ -142,20 +143,24 @@ pub fn run(root: &Path) -> Result<(), String> {
             unit: unit.into(),
         })
     };
-    for name in ["blk_read_4k", "blk_read_64k"] {
-        push(name, find(&ours_plain, name)?.value, "MiB/s");
+    if !instructions_only {
+        for name in ["blk_read_4k", "blk_read_64k"] {
+            push(name, find(&ours_plain, name)?.value, "MiB/s");
+        }
     }
     for f in &ours_icount {
         if f.unit == "instructions" {
             push(&f.name, f.value, "instructions");
         }
     }
-    for name in ["blk_read_4k", "blk_read_64k"] {
-        push(
-            &format!("virtio_drivers_{name}"),
-            find(&base_plain, name)?.value,
-            "MiB/s",
-        );
+    if !instructions_only {
+        for name in ["blk_read_4k", "blk_read_64k"] {
+            push(
+                &format!("virtio_drivers_{name}"),
+                find(&base_plain, name)?.value,
+                "MiB/s",
+            );
+        }
     }
     for name in [
         "blk_instr_submit",
@@ -168,11 +173,13 @@ pub fn run(root: &Path) -> Result<(), String> {
             "instructions",
         );
     }
-    let ratio_read =
-        find(&ours_plain, "blk_read_64k")?.value / find(&base_plain, "blk_read_64k")?.value;
+    if !instructions_only {
+        let ratio_read =
+            find(&ours_plain, "blk_read_64k")?.value / find(&base_plain, "blk_read_64k")?.value;
+        push("blk_read_64k_vs_virtio_drivers", ratio_read, "ratio");
+    }
     let ratio_instr = find(&ours_icount, "blk_instr_per_req")?.value
         / find(&base_icount, "blk_instr_per_req")?.value;
-    push("blk_read_64k_vs_virtio_drivers", ratio_read, "ratio");
     push("blk_instr_per_req_vs_virtio_drivers", ratio_instr, "ratio");
 
     for f in &out {

@@ -46,7 +46,12 @@ enum Cmd {
     AsmCheck,
     /// Benchmark the userspace virtio-blk driver and system calls against
     /// the kernel-side virtio-drivers crate; writes target/bench/results.json.
-    Bench,
+    Bench {
+        /// Only the instruction counts (the deterministic `-icount` runs);
+        /// skips throughput.
+        #[arg(long)]
+        instructions_only: bool,
+    },
     /// Clippy with -D warnings for the host crates and the riscv64 crates.
     Lint,
 }
@@ -66,7 +71,7 @@ fn main() -> ExitCode {
         Cmd::Run { timeout } => test::run_system(&root, Duration::from_secs(timeout)),
         Cmd::Test { timeout } => test::test_all(&root, Duration::from_secs(timeout)),
         Cmd::AsmCheck => asm_check::run(&root).map(drop),
-        Cmd::Bench => bench::run(&root),
+        Cmd::Bench { instructions_only } => bench::run(&root, instructions_only),
         Cmd::Lint => test::lint(&root),
     };
     match result {
