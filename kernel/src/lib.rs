@@ -12,9 +12,13 @@ pub mod device;
 pub mod elf;
 pub mod fault;
 pub mod mem;
+#[cfg(test)]
+mod model_tests;
 pub mod pagetable;
 pub mod pte;
 pub mod space;
+#[cfg(test)]
+mod space_tests;
 pub mod syscall;
 pub mod system;
 pub mod task;
