@@ -166,14 +166,13 @@ fn miri(root: &Path, tally: &mut Tally) {
         return;
     }
     println!("xtask: host tests of mmio-types under Miri");
-    let mut cmd = cargo();
-    cmd.current_dir(root).env_remove("RUSTUP_TOOLCHAIN").args([
-        "+nightly",
-        "miri",
-        "test",
-        "-p",
-        "mmio-types",
-    ]);
+    // Through rustup: `cargo` here may be the pinned toolchain's binary,
+    // which knows no `+toolchain`.
+    let mut cmd = Command::new("rustup");
+    cmd.current_dir(root)
+        .env_remove("RUSTUP_TOOLCHAIN")
+        .env_remove("CARGO")
+        .args(["run", "nightly", "cargo", "miri", "test", "-p", "mmio-types"]);
     let (p, f) = run_tests(cmd);
     tally.add("miri test -p mmio-types", p, f);
 }
