@@ -54,6 +54,8 @@ pub enum Expect {
     Exit0,
     /// Be killed by the kernel for a fault.
     Killed,
+    /// Be refused by the loader: never run at all.
+    Refused,
 }
 
 /// Where a task is in its life.

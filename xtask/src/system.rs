@@ -99,6 +99,7 @@ pub struct Grant {
 pub enum Expect {
     Exit0,
     Killed,
+    Refused,
 }
 
 /// One validated task.
@@ -140,9 +141,10 @@ pub fn parse(text: &str) -> Result<System, String> {
         let expect = match t.expect.as_str() {
             "exit0" => Expect::Exit0,
             "killed" => Expect::Killed,
+            "refused" => Expect::Refused,
             other => {
                 return Err(format!(
-                    "system.toml: task `{}`: expect = `{other}`; use `exit0` or `killed`",
+                    "system.toml: task `{}`: expect = `{other}`; use `exit0`, `killed` or `refused`",
                     t.name
                 ));
             }
@@ -244,6 +246,7 @@ pub fn generate(system: &System, elf_of: impl Fn(&str) -> std::path::PathBuf) ->
         let expect = match t.expect {
             Expect::Exit0 => "Exit0",
             Expect::Killed => "Killed",
+            Expect::Refused => "Refused",
         };
         let _ = writeln!(
             s,
@@ -370,7 +373,7 @@ mod tests {
         assert!(
             parse(expect)
                 .unwrap_err()
-                .contains("use `exit0` or `killed`")
+                .contains("use `exit0`, `killed` or `refused`")
         );
         assert!(parse("").is_err());
         assert!(parse("[[task]]\nname = \"a\"\ncolour = 1\n").is_err());

@@ -10,7 +10,7 @@ use crate::pagetable::PageTable;
 use crate::pte::{Owner, Pte};
 use crate::space::AddressSpace;
 use crate::system::TaskSpec;
-use crate::task::{MAX_TASKS, State, Task, TrapFrame};
+use crate::task::{Expect, MAX_TASKS, State, Task, TrapFrame};
 
 use super::console::{UART_BASE, kprintln};
 use super::cpu::{self, FINISHER};
@@ -217,10 +217,21 @@ fn load_task(k: &mut Kernel, spec: &'static TaskSpec) -> Option<Task> {
         Ok(p) => p,
         Err(e) => {
             kprintln!("neuron: refusing task {}: {e}", spec.name);
-            k.boot_failures += 1;
+            if spec.expect != Expect::Refused {
+                k.boot_failures += 1;
+            }
             return None;
         }
     };
+    if spec.expect == Expect::Refused {
+        kprintln!(
+            "neuron: task {} was expected to be refused, but its ELF passed every check; \
+             it does not run",
+            spec.name
+        );
+        k.boot_failures += 1;
+        return None;
+    }
     let kpt = k.kernel_pt?;
     let mut space = match AddressSpace::new(&mut k.mem, &kpt) {
         Ok(s) => s,
