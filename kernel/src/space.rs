@@ -12,7 +12,7 @@ use crate::cap::{Cap, CapTable, Object};
 use crate::elf::Program;
 use crate::mem::Memory;
 use crate::pagetable::{MapError, PageTable};
-use crate::pte::{Owner, Pte};
+use crate::pte::{Owner, Pte, PteError};
 
 /// Pages in the device-mapping region.
 const DEVICE_PAGES: usize = DEVICE_REGION_SIZE / PAGE_SIZE;
@@ -147,21 +147,35 @@ impl AddressSpace {
             .alloc(pages + 1)
             .ok_or(SysError::NoVirtualSpace)?;
         let va = DEVICE_REGION_BASE + first * PAGE_SIZE;
-        for i in 0..pages {
-            let result = Pte::device(base + i * PAGE_SIZE, prot)
-                .map_err(|_| SysError::InvalidArgument)
-                .and_then(|leaf| Ok(self.pt.map(mem, va + i * PAGE_SIZE, leaf)?));
-            if let Err(e) = result {
-                for j in 0..i {
-                    self.pt.unmap(mem, va + j * PAGE_SIZE);
-                }
-                // These pages were allocated just above.
-                let _ = self.device_va.free(first, pages + 1);
-                return Err(e);
-            }
+        if let Err(e) = self.map_frames(mem, va, base, pages, |pa| Pte::device(pa, prot)) {
+            // These pages were allocated just above.
+            let _ = self.device_va.free(first, pages + 1);
+            return Err(e);
         }
         caps.get_mut(slot)?.mapped_at = Some(va);
         Ok((va, len))
+    }
+
+    /// Maps the `pages` frames from `pa` at `va`, each with the leaf `leaf`
+    /// makes for it. On failure, removes what it mapped and changes nothing.
+    fn map_frames(
+        &mut self,
+        mem: &mut impl Memory,
+        va: usize,
+        pa: usize,
+        pages: usize,
+        leaf: impl Fn(usize) -> Result<Pte, PteError>,
+    ) -> Result<(), SysError> {
+        for i in 0..pages {
+            let result = leaf(pa + i * PAGE_SIZE)
+                .map_err(|_| SysError::InvalidArgument)
+                .and_then(|pte| Ok(self.pt.map(mem, va + i * PAGE_SIZE, pte)?));
+            if let Err(e) = result {
+                self.unmap_window(mem, va, i * PAGE_SIZE);
+                return Err(e);
+            }
+        }
+        Ok(())
     }
 
     fn unmap_window(&mut self, mem: &mut impl Memory, va: usize, len: usize) {
@@ -248,18 +262,11 @@ impl AddressSpace {
             let _ = self.dma_va.free(first, pages + 1);
             return Err(SysError::OutOfMemory);
         };
-        for i in 0..pages {
-            let result = Pte::leaf(pa + i * PAGE_SIZE, MapProt::RW, Owner::User)
-                .map_err(|_| SysError::InvalidArgument)
-                .and_then(|leaf| Ok(self.pt.map(mem, va + i * PAGE_SIZE, leaf)?));
-            if let Err(e) = result {
-                for j in 0..i {
-                    self.pt.unmap(mem, va + j * PAGE_SIZE);
-                }
-                mem.free_frames(pa, pages);
-                let _ = self.dma_va.free(first, pages + 1);
-                return Err(e);
-            }
+        let user_rw = |pa| Pte::leaf(pa, MapProt::RW, Owner::User);
+        if let Err(e) = self.map_frames(mem, va, pa, pages, user_rw) {
+            mem.free_frames(pa, pages);
+            let _ = self.dma_va.free(first, pages + 1);
+            return Err(e);
         }
         let len = pages * PAGE_SIZE;
         let cap = Cap {
