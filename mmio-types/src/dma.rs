@@ -157,6 +157,62 @@ impl DmaRegion {
         Ok(())
     }
 
+    /// Checks that `count` values of type `T` from the `index`th one (at
+    /// byte `index * size_of::<T>()`) lie in the buffer; returns a pointer
+    /// to the first. Such a pointer is always aligned, so this is a single
+    /// comparison for one value.
+    #[inline]
+    fn check_elems<T: DmaScalar>(&self, index: usize, count: usize) -> Result<*mut T, DmaError> {
+        let slots = self.token.len / core::mem::size_of::<T>();
+        if index >= slots || slots - index < count {
+            return Err(DmaError::OutOfBounds);
+        }
+        // SAFETY: `index < slots`, so `index * size_of::<T>() < len`: the
+        // result stays inside the buffer described by the token.
+        Ok(unsafe { self.token.base.as_ptr().cast::<T>().add(index) })
+    }
+
+    /// Reads the `index`th value of type `T`, at byte `index *
+    /// size_of::<T>()` (aligned by construction).
+    #[inline]
+    pub fn read_elem<T: DmaScalar>(&self, index: usize) -> Result<T, DmaError> {
+        let p = self.check_elems::<T>(index, 1)?;
+        // SAFETY: `p` is inside the buffer and aligned for `T` (the base is
+        // 8-byte aligned and `T` at most 8 bytes, so every multiple of its
+        // size is aligned); the token guarantees the memory is mapped; `T`
+        // is a plain integer, so any bit pattern a device left is valid.
+        Ok(unsafe { p.read_volatile() })
+    }
+
+    /// Writes `value` as the `index`th value of type `T`, at byte `index *
+    /// size_of::<T>()` (aligned by construction).
+    #[inline]
+    pub fn write_elem<T: DmaScalar>(&mut self, index: usize, value: T) -> Result<(), DmaError> {
+        let p = self.check_elems::<T>(index, 1)?;
+        // SAFETY: as in `read_elem`; the token gives this region exclusive
+        // use of the memory on the program's side.
+        unsafe { p.write_volatile(value) };
+        Ok(())
+    }
+
+    /// Writes `values` as the values of type `T` from the `index`th on,
+    /// with one bounds check for all of them; nothing is written if any
+    /// falls outside the buffer.
+    #[inline]
+    pub fn write_elems<T: DmaScalar, const N: usize>(
+        &mut self,
+        index: usize,
+        values: [T; N],
+    ) -> Result<(), DmaError> {
+        let p = self.check_elems::<T>(index, N)?;
+        for (i, value) in values.into_iter().enumerate() {
+            // SAFETY: `[index, index + N)` was checked to lie in the buffer
+            // and `i < N`; aligned and exclusive as in `write_elem`.
+            unsafe { p.add(i).write_volatile(value) };
+        }
+        Ok(())
+    }
+
     /// Copies `buf.len()` bytes from `offset` into `buf`.
     pub fn read_bytes(&self, offset: usize, buf: &mut [u8]) -> Result<(), DmaError> {
         let p = self.check::<u8>(offset, buf.len())?;
@@ -211,5 +267,58 @@ fn copy_volatile(src: *mut u8, dst: *mut u8, len: usize) {
         // SAFETY: `i < len`, as above.
         unsafe { dst.add(i).write_volatile(src.add(i).read_volatile()) };
         i += 1;
+    }
+}
+
+#[cfg(all(test, feature = "fake-device"))]
+mod tests {
+    use super::*;
+    use crate::fake_dma::FakeDma;
+
+    #[test]
+    fn elements_are_addressed_by_index_times_size() {
+        let (dev, token) = FakeDma::new(1);
+        let mut r = DmaRegion::new(token);
+        let base = dev.device_addr();
+        r.write_elem::<u64>(511, 0x0102_0304_0506_0708).unwrap();
+        assert_eq!(dev.read_u64(base + 4088), 0x0102_0304_0506_0708);
+        r.write_elem::<u16>(3, 0xbeef).unwrap();
+        assert_eq!(r.read::<u16>(6), Ok(0xbeef));
+        r.write_elem::<u8>(4095, 9).unwrap();
+        assert_eq!(r.read_elem::<u8>(4095), Ok(9));
+        dev.write_u32(base + 40, 77);
+        assert_eq!(r.read_elem::<u32>(10), Ok(77));
+        r.write_elems::<u64, 2>(510, [1, 2]).unwrap();
+        assert_eq!(dev.read_u64(base + 4080), 1);
+        assert_eq!(dev.read_u64(base + 4088), 2);
+        r.write_elems::<u16, 3>(1, [7, 8, 9]).unwrap();
+        assert_eq!(r.read::<u16>(2), Ok(7));
+        assert_eq!(r.read::<u16>(4), Ok(8));
+        assert_eq!(r.read::<u16>(6), Ok(9));
+    }
+
+    #[test]
+    fn element_accesses_are_bounded() {
+        let (dev, token) = FakeDma::new(1);
+        let mut r = DmaRegion::new(token);
+        assert_eq!(r.read_elem::<u64>(512), Err(DmaError::OutOfBounds));
+        assert_eq!(r.read_elem::<u8>(4096), Err(DmaError::OutOfBounds));
+        assert_eq!(r.write_elem::<u32>(1024, 1), Err(DmaError::OutOfBounds));
+        assert_eq!(
+            r.write_elem::<u16>(usize::MAX, 1),
+            Err(DmaError::OutOfBounds)
+        );
+        assert_eq!(r.read_elem::<u64>(usize::MAX), Err(DmaError::OutOfBounds));
+        assert_eq!(
+            r.write_elems::<u64, 2>(511, [5, 6]),
+            Err(DmaError::OutOfBounds)
+        );
+        assert_eq!(dev.read_u64(dev.device_addr() + 4088), 0, "nothing written");
+        assert_eq!(
+            r.write_elems::<u32, 2>(usize::MAX, [1, 2]),
+            Err(DmaError::OutOfBounds)
+        );
+        assert_eq!(r.write_elems::<u8, 0>(4096, []), Err(DmaError::OutOfBounds));
+        assert_eq!(r.write_elems::<u8, 0>(0, []), Ok(()));
     }
 }

@@ -6,6 +6,12 @@
 //! writes. Headers and status bytes live in the queue's scratch area, one
 //! per head descriptor. Flush is header and status only.
 //!
+//! Each request owns a fixed run of three descriptors of the queue (see
+//! [`SplitQueue`]): its header descriptor and the status descriptor of a
+//! data request never change, so they are written once at initialisation,
+//! and a request writes only its middle descriptor (the data buffer, or
+//! the status byte for a flush).
+//!
 //! The split API ([`VirtioBlk::submit_read`], [`VirtioBlk::submit_write`],
 //! [`VirtioBlk::submit_flush`], [`VirtioBlk::poll`]) never blocks; the
 //! blocking calls submit one request and spin on [`VirtioBlk::poll`].
@@ -41,6 +47,8 @@ const HEADER_LEN: usize = 16;
 const SCRATCH_PER_ENTRY: usize = HEADER_LEN + 1;
 /// The request queue.
 const QUEUE: u16 = 0;
+/// Descriptors of a request with data: header, data, status.
+const REQ_DESCS: u16 = 3;
 /// Spins of a blocking call between checks for `DEVICE_NEEDS_RESET`.
 const STATUS_CHECK_INTERVAL: u32 = 1 << 16;
 
@@ -113,8 +121,7 @@ pub struct VirtioBlk<T: BlkTransport> {
     /// Offsets of the header and status arrays in the queue region.
     headers: usize,
     statuses: usize,
-    /// Their device addresses.
-    headers_dev: u64,
+    /// Device address of the status bytes.
     statuses_dev: u64,
     /// The bounce buffer: the rest of the queue region.
     bounce: usize,
@@ -168,7 +175,7 @@ impl<T: BlkTransport> VirtioBlk<T> {
             let error = device::fail(&mut transport, BlkError::QueueMemoryTooSmall);
             return fail(transport, queue_mem, error);
         };
-        let queue = match SplitQueue::new(queue_mem, layout, false) {
+        let mut queue = match SplitQueue::new(queue_mem, layout, REQ_DESCS, false) {
             Ok(queue) => queue,
             Err((e, queue_mem)) => {
                 let error = device::fail(&mut transport, e.into());
@@ -195,6 +202,10 @@ impl<T: BlkTransport> VirtioBlk<T> {
                 return fail(transport, queue.into_region(), error);
             }
         };
+        if let Err(e) = write_fixed_descs(&mut queue, headers_dev, statuses_dev) {
+            let error = device::fail(&mut transport, e.into());
+            return fail(transport, queue.into_region(), error);
+        }
         transport.activate_queue(QUEUE, layout.size(), areas);
         let capacity = transport.blk_capacity();
         device::driver_ok(&mut transport);
@@ -205,7 +216,6 @@ impl<T: BlkTransport> VirtioBlk<T> {
             capacity,
             headers,
             statuses,
-            headers_dev,
             statuses_dev,
             bounce,
             bounce_len,
@@ -446,38 +456,42 @@ impl<T: BlkTransport> VirtioBlk<T> {
         self.idle()
     }
 
-    /// Fills the header and status byte of the next head, then makes the
-    /// chain available and notifies the device if it wants it.
+    /// Fills the header and status byte of the next request, writes its
+    /// middle descriptor (`data`, or the status byte for a flush), then
+    /// makes it available and notifies the device if it wants it.
     #[inline]
     fn submit(&mut self, kind: u32, sector: u64, data: Option<Segment>) -> Result<ReqId, BlkError> {
         if self.broken.is_some() {
             return Err(BlkError::Broken);
         }
-        let needed = if data.is_some() { 3 } else { 2 };
-        if self.queue.num_free() < needed {
+        let descs = if data.is_some() { REQ_DESCS } else { 2 };
+        let Some(head) = self.queue.next_head() else {
+            return Err(BlkError::QueueFull);
+        };
+        if self.queue.chain_capacity() < descs {
             return Err(BlkError::QueueFull);
         }
-        let head = usize::from(self.queue.next_head());
-        let hdr = self.headers + HEADER_LEN * head;
-        let status = self.statuses + head;
+        let at = usize::from(head);
         let mem = self.queue.mem_mut();
-        mem.write::<u64>(hdr, u64::from(kind).to_le())?;
-        mem.write::<u64>(hdr + 8, sector.to_le())?;
-        mem.write::<u8>(status, S_UNSET)?;
+        mem.write_elems::<u64, 2>(
+            (self.headers + HEADER_LEN * at) / 8,
+            [u64::from(kind).to_le(), sector.to_le()],
+        )?;
+        mem.write_elem::<u8>(self.statuses + at, S_UNSET)?;
 
-        let header = Segment {
-            range: DmaRange::from_parts(self.headers_dev + (HEADER_LEN * head) as u64, 16),
-            device_writes: false,
+        let (middle, next, writable) = match data {
+            Some(data) => {
+                let writable = if data.device_writes {
+                    data.range.len().saturating_add(1)
+                } else {
+                    1
+                };
+                (data, Some(head + 2), writable)
+            }
+            None => (status_segment(self.statuses_dev, head), None, 1),
         };
-        let status = Segment {
-            range: DmaRange::from_parts(self.statuses_dev + head as u64, 1),
-            device_writes: true,
-        };
-        let added = match data {
-            Some(data) => self.queue.add(&[header, data, status]),
-            None => self.queue.add(&[header, status]),
-        };
-        let head = added?;
+        self.queue.write_desc(head + 1, middle, next)?;
+        let head = self.queue.push(descs, writable)?;
         if self.queue.should_notify() {
             self.transport.notify(QUEUE);
         }
@@ -490,7 +504,7 @@ impl<T: BlkTransport> VirtioBlk<T> {
         match self
             .queue
             .mem()
-            .read::<u8>(self.statuses + usize::from(head))?
+            .read_elem::<u8>(self.statuses + usize::from(head))?
         {
             S_OK => Ok(()),
             S_IOERR => Err(BlkError::IoError),
@@ -532,4 +546,40 @@ impl<T: BlkTransport> VirtioBlk<T> {
             }
         }
     }
+}
+
+/// The device-writable status byte of the request headed by `head`.
+#[inline]
+fn status_segment(statuses_dev: u64, head: u16) -> Segment {
+    Segment {
+        range: DmaRange::from_parts(statuses_dev + u64::from(head), 1),
+        device_writes: true,
+    }
+}
+
+/// Writes the descriptors every request of a head shares: the header
+/// (continuing at the next descriptor) and, if a data request fits, the
+/// status byte after the data descriptor.
+fn write_fixed_descs(
+    queue: &mut SplitQueue,
+    headers_dev: u64,
+    statuses_dev: u64,
+) -> Result<(), QueueError> {
+    let data_fits = queue.chain_capacity() >= REQ_DESCS;
+    for head in queue.heads() {
+        let header = Segment {
+            range: DmaRange::from_parts(
+                headers_dev + (HEADER_LEN as u64) * u64::from(head),
+                HEADER_LEN as u32,
+            ),
+            device_writes: false,
+        };
+        if queue.chain_capacity() >= 2 {
+            queue.write_desc(head, header, Some(head + 1))?;
+        }
+        if data_fits {
+            queue.write_desc(head + 2, status_segment(statuses_dev, head), None)?;
+        }
+    }
+    Ok(())
 }

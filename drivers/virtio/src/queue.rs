@@ -219,29 +219,80 @@ impl From<DmaError> for QueueError {
 }
 
 /// A split virtqueue owned by the driver.
+///
+/// Its descriptors are cut into chains of consecutive descriptors, each
+/// `chain_capacity` long and headed by its first: chain `k` owns descriptors
+/// `k * cap .. (k + 1) * cap`. A chain in flight always uses its own
+/// descriptors, in order, so descriptors that never change from one request
+/// to the next (a driver's header or status descriptors) can be written once
+/// with [`write_desc`](Self::write_desc), and only the rest per request.
 pub struct SplitQueue {
     mem: DmaRegion,
     layout: QueueLayout,
     mask: u16,
+    /// Descriptors of each chain.
+    chain_cap: u16,
+    /// Number of chains.
+    chains: u16,
+    /// First free chain (meaningless if none is free).
     free_head: u16,
+    /// Free chains.
     num_free: u16,
     in_flight: u16,
     /// Shadow of `avail.idx`: the driver never reads it back.
     avail_idx: u16,
     /// Next used-ring entry to consume.
     last_used: u16,
-    /// Driver-side descriptor links: the free list, and each chain in flight.
-    next: [u16; MAX_QUEUE_SIZE as usize],
-    /// Descriptors in the chain headed here; 0 if not a head in flight.
-    chain_len: [u16; MAX_QUEUE_SIZE as usize],
-    /// Device-writable bytes of the chain headed here.
-    writable: [u32; MAX_QUEUE_SIZE as usize],
+    /// Where the rings' fields lie, as indices of `u16`s (`u64`s for used
+    /// elements) in the region.
+    at: RingIndices,
+    /// Driver-side state of each chain, by head.
+    heads: [HeadState; MAX_QUEUE_SIZE as usize],
+}
+
+/// Positions of the ring fields, in units of the field's size.
+#[derive(Clone, Copy, Debug)]
+struct RingIndices {
+    /// `avail.idx` (`u16`).
+    avail_idx: usize,
+    /// `avail.ring[0]` (`u16`).
+    avail_ring: usize,
+    /// `used.flags` (`u16`).
+    used_flags: usize,
+    /// `used.idx` (`u16`).
+    used_idx: usize,
+    /// `used.ring[0]` (`u64`: id and len).
+    used_ring: usize,
+}
+
+impl RingIndices {
+    const fn of(layout: &QueueLayout) -> RingIndices {
+        RingIndices {
+            avail_idx: layout.avail / 2 + 1,
+            avail_ring: layout.avail / 2 + 2,
+            used_flags: layout.used / 2,
+            used_idx: layout.used / 2 + 1,
+            used_ring: (layout.used + 4) / 8,
+        }
+    }
+}
+
+/// What the driver knows of the chain headed by a descriptor.
+#[derive(Clone, Copy, Debug, Default)]
+struct HeadState {
+    /// The next free chain while this one is free.
+    next_free: u16,
+    /// Descriptors in the chain while in flight; 0 otherwise.
+    len: u16,
+    /// Device-writable bytes of the chain in flight.
+    writable: u32,
 }
 
 impl core::fmt::Debug for SplitQueue {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("SplitQueue")
             .field("layout", &self.layout)
+            .field("chain_capacity", &self.chain_cap)
             .field("num_free", &self.num_free)
             .field("in_flight", &self.in_flight)
             .finish_non_exhaustive()
@@ -250,13 +301,18 @@ impl core::fmt::Debug for SplitQueue {
 
 impl SplitQueue {
     /// Lays a queue out in `mem` (zeroing the layout's bytes) with every
-    /// descriptor free. `interrupts` clears or sets the available ring's
-    /// `NO_INTERRUPT` hint.
+    /// chain free. Each chain gets `max_chain` descriptors, or the whole
+    /// queue if it is smaller. `interrupts` clears or sets the available
+    /// ring's `NO_INTERRUPT` hint.
     pub fn new(
         mut mem: DmaRegion,
         layout: QueueLayout,
+        max_chain: u16,
         interrupts: bool,
     ) -> Result<SplitQueue, (QueueError, DmaRegion)> {
+        if max_chain == 0 {
+            return Err((QueueError::BadChain, mem));
+        }
         if let Err(e) = mem.fill(0, layout.len, 0) {
             return Err((e.into(), mem));
         }
@@ -265,18 +321,25 @@ impl SplitQueue {
             return Err((e.into(), mem));
         }
         let size = layout.size;
+        let chain_cap = max_chain.min(size);
+        let chains = size / chain_cap;
+        let mut heads = [HeadState::default(); MAX_QUEUE_SIZE as usize];
+        for k in 0..chains {
+            heads[ix(k * chain_cap)].next_free = (k + 1) * chain_cap;
+        }
         Ok(SplitQueue {
             mem,
             layout,
             mask: size - 1,
+            chain_cap,
+            chains,
             free_head: 0,
-            num_free: size,
+            num_free: chains,
             in_flight: 0,
             avail_idx: 0,
             last_used: 0,
-            next: core::array::from_fn(|i| (i as u16 + 1) & (size - 1)),
-            chain_len: [0; MAX_QUEUE_SIZE as usize],
-            writable: [0; MAX_QUEUE_SIZE as usize],
+            at: RingIndices::of(&layout),
+            heads,
         })
     }
 
@@ -292,7 +355,19 @@ impl SplitQueue {
         self.layout.size
     }
 
-    /// Free descriptors.
+    /// Descriptors of each chain.
+    #[inline]
+    pub fn chain_capacity(&self) -> u16 {
+        self.chain_cap
+    }
+
+    /// The head of every chain, in order.
+    pub fn heads(&self) -> impl Iterator<Item = u16> + use<> {
+        let cap = self.chain_cap;
+        (0..self.chains).map(move |k| k * cap)
+    }
+
+    /// Free chains.
     #[inline]
     pub fn num_free(&self) -> u16 {
         self.num_free
@@ -307,16 +382,21 @@ impl SplitQueue {
     /// Whether `head` heads a chain in flight.
     #[inline]
     pub fn is_in_flight(&self, head: u16) -> bool {
-        self.chain_len
+        self.heads
             .get(usize::from(head))
-            .is_some_and(|&n| n != 0)
+            .is_some_and(|h| h.len != 0)
     }
 
-    /// The head descriptor the next [`add`](Self::add) will use, so its
-    /// scratch bytes can be filled first. Meaningless if no descriptor is free.
+    /// The head of the chain the next [`push`](Self::push) or
+    /// [`add`](Self::add) will use, so its descriptors and scratch bytes can
+    /// be filled first; `None` if every chain is in flight.
     #[inline]
-    pub fn next_head(&self) -> u16 {
-        self.free_head
+    pub fn next_head(&self) -> Option<u16> {
+        if self.num_free == 0 {
+            None
+        } else {
+            Some(self.free_head)
+        }
     }
 
     /// Device addresses of the three areas.
@@ -340,55 +420,87 @@ impl SplitQueue {
         &mut self.mem
     }
 
-    /// Writes a chain of descriptors for `segments` and makes it available:
-    /// descriptors first, then the ring entry, then a release fence, then
-    /// `avail.idx`. Returns the head. Does not notify: see
-    /// [`should_notify`](Self::should_notify).
+    /// Writes descriptor `desc` for `seg`, continuing at `next` if any.
+    /// Descriptors of a chain in flight must be left alone until it
+    /// returns.
     #[inline]
-    pub fn add(&mut self, segments: &[Segment]) -> Result<u16, QueueError> {
-        let n = segments.len();
-        if n == 0 || n > usize::from(self.layout.size) {
+    pub fn write_desc(
+        &mut self,
+        desc: u16,
+        seg: Segment,
+        next: Option<u16>,
+    ) -> Result<(), QueueError> {
+        let mut flags = if seg.device_writes { DESC_F_WRITE } else { 0 };
+        let next = match next {
+            Some(next) => {
+                flags |= DESC_F_NEXT;
+                next
+            }
+            None => 0,
+        };
+        if desc > self.mask || next > self.mask {
             return Err(QueueError::BadChain);
         }
-        if n > usize::from(self.num_free) {
+        let word = u64::from(seg.range.len) | flags << 32 | u64::from(next) << 48;
+        self.mem.write_elems::<u64, 2>(
+            2 * usize::from(desc),
+            [seg.range.addr.to_le(), word.to_le()],
+        )?;
+        Ok(())
+    }
+
+    /// Makes the chain at [`next_head`](Self::next_head) available with its
+    /// first `len` descriptors, already written (see
+    /// [`write_desc`](Self::write_desc)), `writable` of whose bytes the
+    /// device may write: the ring entry, then a release fence, then
+    /// `avail.idx`. Returns the head. Does not notify: see
+    /// [`should_notify`](Self::should_notify).
+    #[inline(always)]
+    pub fn push(&mut self, len: u16, writable: u32) -> Result<u16, QueueError> {
+        if len == 0 || len > self.chain_cap {
+            return Err(QueueError::BadChain);
+        }
+        if self.num_free == 0 {
             return Err(QueueError::Full);
         }
         let head = self.free_head;
-        let mut desc = head;
-        let mut writable = 0u32;
-        for (i, seg) in segments.iter().enumerate() {
-            let next = self.next[ix(desc)];
-            let mut flags = 0;
-            if seg.device_writes {
-                flags |= DESC_F_WRITE;
-                writable = writable.saturating_add(seg.range.len);
-            }
-            if i + 1 < n {
-                flags |= DESC_F_NEXT;
-            }
-            let off = 16 * usize::from(desc);
-            let word = u64::from(seg.range.len) | flags << 32 | u64::from(next) << 48;
-            self.mem.write::<u64>(off, seg.range.addr.to_le())?;
-            self.mem.write::<u64>(off + 8, word.to_le())?;
-            if i + 1 < n {
-                desc = next;
-            }
-        }
         let slot = usize::from(self.avail_idx & self.mask);
         self.mem
-            .write::<u16>(self.layout.avail + 4 + 2 * slot, head.to_le())?;
-
-        self.free_head = self.next[ix(desc)];
-        self.num_free -= n as u16;
+            .write_elem::<u16>(self.at.avail_ring + slot, head.to_le())?;
+        let state = &mut self.heads[ix(head)];
+        self.free_head = state.next_free;
+        state.len = len;
+        state.writable = writable;
+        self.num_free -= 1;
         self.in_flight += 1;
-        self.chain_len[ix(head)] = n as u16;
-        self.writable[ix(head)] = writable;
 
         self.avail_idx = self.avail_idx.wrapping_add(1);
         fence(Ordering::Release);
         self.mem
-            .write::<u16>(self.layout.avail + 2, self.avail_idx.to_le())?;
+            .write_elem::<u16>(self.at.avail_idx, self.avail_idx.to_le())?;
         Ok(head)
+    }
+
+    /// Writes a chain of descriptors for `segments` (at most
+    /// [`chain_capacity`](Self::chain_capacity)) into the next free chain
+    /// and makes it available as [`push`](Self::push) does. Returns the head.
+    pub fn add(&mut self, segments: &[Segment]) -> Result<u16, QueueError> {
+        let n = segments.len();
+        if n == 0 || n > usize::from(self.chain_cap) {
+            return Err(QueueError::BadChain);
+        }
+        let head = self.next_head().ok_or(QueueError::Full)?;
+        let mut writable = 0u32;
+        for (i, seg) in segments.iter().enumerate() {
+            if seg.device_writes {
+                writable = writable.saturating_add(seg.range.len);
+            }
+            // `i < n <= chain_cap`: the chain's own descriptors.
+            let desc = head + i as u16;
+            let next = (i + 1 < n).then_some(desc + 1);
+            self.write_desc(desc, *seg, next)?;
+        }
+        self.push(n as u16, writable)
     }
 
     /// Whether the device wants a notification for what was just made
@@ -397,7 +509,7 @@ impl SplitQueue {
     #[inline]
     pub fn should_notify(&self) -> bool {
         fence(Ordering::SeqCst);
-        match self.mem.read::<u16>(self.layout.used) {
+        match self.mem.read_elem::<u16>(self.at.used_flags) {
             Ok(flags) => u16::from_le(flags) & USED_F_NO_NOTIFY == 0,
             Err(_) => true,
         }
@@ -408,7 +520,7 @@ impl SplitQueue {
     /// checked against the chains in flight before anything is freed.
     #[inline]
     pub fn pop_used(&mut self) -> Option<Result<Used, QueueError>> {
-        let idx = match self.mem.read::<u16>(self.layout.used + 2) {
+        let idx = match self.mem.read_elem::<u16>(self.at.used_idx) {
             Ok(idx) => u16::from_le(idx),
             Err(e) => return Some(Err(e.into())),
         };
@@ -420,7 +532,7 @@ impl SplitQueue {
             return Some(Err(QueueError::BadUsedIdx(idx)));
         }
         let slot = usize::from(self.last_used & self.mask);
-        let elem = match self.mem.read::<u64>(self.layout.used + 4 + 8 * slot) {
+        let elem = match self.mem.read_elem::<u64>(self.at.used_ring + slot) {
             Ok(elem) => u64::from_le(elem),
             Err(e) => return Some(Err(e.into())),
         };
@@ -431,7 +543,7 @@ impl SplitQueue {
             Ok(head) if self.is_in_flight(head) => head,
             _ => return Some(Err(QueueError::BadUsedId(id))),
         };
-        let writable = self.writable[ix(head)];
+        let writable = self.heads[ix(head)].writable;
         self.free_chain(head);
         if len > writable {
             return Some(Err(QueueError::BadUsedLen { head, len }));
@@ -447,17 +559,14 @@ impl SplitQueue {
         Some(head)
     }
 
+    #[inline]
     fn free_chain(&mut self, head: u16) {
-        let n = self.chain_len[ix(head)];
-        let mut tail = head;
-        for _ in 1..n {
-            tail = self.next[ix(tail)];
-        }
-        self.next[ix(tail)] = self.free_head;
+        let state = &mut self.heads[ix(head)];
+        state.next_free = self.free_head;
+        state.len = 0;
         self.free_head = head;
-        self.num_free += n;
+        self.num_free += 1;
         self.in_flight -= 1;
-        self.chain_len[ix(head)] = 0;
     }
 
     /// Gives the region back. The device must no longer use the queue
@@ -502,5 +611,106 @@ mod tests {
         assert_eq!(QueueLayout::fit(0, 4096, 17), None);
         assert_eq!(QueueLayout::fit(64, 20, 17), None);
         assert_eq!(QueueLayout::fit(u16::MAX, 1 << 20, 0).unwrap().size(), 128);
+    }
+}
+
+#[cfg(test)]
+mod chain_tests {
+    use super::*;
+    use mmio_types::FakeDma;
+
+    fn queue(size: u16, max_chain: u16) -> (FakeDma, SplitQueue) {
+        let (dev, token) = FakeDma::new(1);
+        let layout = QueueLayout::new(size, 0).unwrap();
+        let q = SplitQueue::new(DmaRegion::new(token), layout, max_chain, false).unwrap();
+        (dev, q)
+    }
+
+    fn seg(addr: u64, len: u32, device_writes: bool) -> Segment {
+        Segment {
+            range: DmaRange::from_parts(addr, len),
+            device_writes,
+        }
+    }
+
+    /// Returns `head` with `len` as the device does.
+    fn complete(dev: &FakeDma, q: &SplitQueue, used_idx: u16, head: u32, len: u32) {
+        let used = dev.device_addr() + q.layout().used() as u64;
+        let slot = u64::from((used_idx - 1) & (q.size() - 1));
+        dev.write_u64(used + 4 + 8 * slot, u64::from(len) << 32 | u64::from(head));
+        dev.write_u16(used + 2, used_idx);
+    }
+
+    #[test]
+    fn chains_are_runs_of_consecutive_descriptors() {
+        let (_, q) = queue(16, 3);
+        assert_eq!(q.chain_capacity(), 3);
+        assert!(q.heads().eq([0, 3, 6, 9, 12]));
+        assert_eq!(q.num_free(), 5);
+        let (_, small) = queue(2, 3);
+        assert_eq!(small.chain_capacity(), 2);
+        assert!(small.heads().eq([0]));
+    }
+
+    #[test]
+    fn add_writes_the_chain_then_the_ring() {
+        let (dev, mut q) = queue(8, 3);
+        let base = dev.device_addr();
+        let head = q
+            .add(&[seg(0x1000, 16, false), seg(0x2000, 512, true)])
+            .unwrap();
+        assert_eq!(head, 0);
+        assert_eq!(dev.read_u64(base), 0x1000);
+        assert_eq!(dev.read_u32(base + 8), 16);
+        assert_eq!(dev.read_u16(base + 12), 1, "NEXT");
+        assert_eq!(dev.read_u16(base + 14), 1);
+        assert_eq!(dev.read_u64(base + 16), 0x2000);
+        assert_eq!(dev.read_u32(base + 24), 512);
+        assert_eq!(dev.read_u16(base + 28), 2, "WRITE, end of chain");
+        let avail = base + q.layout().avail() as u64;
+        assert_eq!(dev.read_u16(avail), AVAIL_F_NO_INTERRUPT);
+        assert_eq!(dev.read_u16(avail + 2), 1);
+        assert_eq!(dev.read_u16(avail + 4), 0);
+        assert_eq!(q.next_head(), Some(3));
+        assert_eq!(q.add(&[seg(0, 1, true); 4]), Err(QueueError::BadChain));
+        assert_eq!(q.add(&[]), Err(QueueError::BadChain));
+        assert_eq!(q.add(&[seg(0x3000, 1, true)]), Ok(3));
+        assert_eq!(q.next_head(), None);
+        assert_eq!(q.add(&[seg(0x3000, 1, true)]), Err(QueueError::Full));
+        assert_eq!(q.in_flight(), 2);
+
+        assert!(q.pop_used().is_none());
+        complete(&dev, &q, 1, 3, 1);
+        assert_eq!(q.pop_used(), Some(Ok(Used { head: 3, len: 1 })));
+        assert_eq!(q.next_head(), Some(3), "the freed chain is reused first");
+        complete(&dev, &q, 2, 0, 513);
+        assert_eq!(
+            q.pop_used(),
+            Some(Err(QueueError::BadUsedLen { head: 0, len: 513 }))
+        );
+        assert_eq!((q.in_flight(), q.num_free()), (0, 2));
+    }
+
+    #[test]
+    fn used_entries_are_checked_against_the_chains_in_flight() {
+        let (dev, mut q) = queue(8, 3);
+        q.add(&[seg(0x1000, 1, true)]).unwrap();
+        complete(&dev, &q, 1, 1, 0);
+        assert_eq!(q.pop_used(), Some(Err(QueueError::BadUsedId(1))));
+        complete(&dev, &q, 3, 0, 0);
+        assert_eq!(q.pop_used(), Some(Err(QueueError::BadUsedIdx(3))));
+        assert_eq!(q.reclaim_one(), Some(0));
+        assert_eq!(q.reclaim_one(), None);
+    }
+
+    #[test]
+    fn write_desc_stays_in_the_table() {
+        let (_, mut q) = queue(8, 3);
+        let s = seg(0x1000, 16, false);
+        assert_eq!(q.write_desc(8, s, None), Err(QueueError::BadChain));
+        assert_eq!(q.write_desc(7, s, Some(8)), Err(QueueError::BadChain));
+        assert_eq!(q.write_desc(7, s, Some(0)), Ok(()));
+        assert_eq!(q.push(0, 0), Err(QueueError::BadChain));
+        assert_eq!(q.push(4, 0), Err(QueueError::BadChain));
     }
 }
