@@ -172,7 +172,15 @@ fn miri(root: &Path, tally: &mut Tally) {
     cmd.current_dir(root)
         .env_remove("RUSTUP_TOOLCHAIN")
         .env_remove("CARGO")
-        .args(["run", "nightly", "cargo", "miri", "test", "-p", "mmio-types"]);
+        .args([
+            "run",
+            "nightly",
+            "cargo",
+            "miri",
+            "test",
+            "-p",
+            "mmio-types",
+        ]);
     let (p, f) = run_tests(cmd);
     tally.add("miri test -p mmio-types", p, f);
 }
