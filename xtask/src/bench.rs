@@ -69,7 +69,7 @@ fn find<'a>(figs: &'a [Figure], name: &str) -> Result<&'a Figure, String> {
 
 /// Plain runs of each image, alternated so that load on the host falls on
 /// both alike; each figure is the median over the rounds.
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 5;
 
 /// Boots `kernel` once (under `-icount shift=0` if `icount`) and returns
 /// its figures.

@@ -90,6 +90,11 @@ pub fn set_timer_in(ticks: u64) {
     let _ = sbi_rt::set_timer(now().wrapping_add(ticks));
 }
 
+/// Arms no timer interrupt at all (the deadline is the end of time).
+pub fn disarm_timer() {
+    let _ = sbi_rt::set_timer(u64::MAX);
+}
+
 /// Ends the machine: QEMU exits 0 if `ok`, otherwise with `code` (1..255).
 pub fn finish(ok: bool, code: u32) -> ! {
     let value = if ok {

@@ -96,8 +96,18 @@ impl Kernel {
         }
         match next_runnable(&states, after) {
             Some(i) => {
-                // Each task switched to gets a whole time slice.
-                cpu::set_timer_in(self.quantum);
+                // Each task switched to gets a whole time slice; a task that
+                // is the only one left runs without interruptions (no task
+                // is ever added, so nobody else can need the processor).
+                let others = states
+                    .iter()
+                    .enumerate()
+                    .any(|(j, s)| j != i && *s == State::Runnable);
+                if others {
+                    cpu::set_timer_in(self.quantum);
+                } else {
+                    cpu::disarm_timer();
+                }
                 self.resume(i)
             }
             None => self.finish(),
