@@ -930,3 +930,84 @@ fn the_register_abi_of_the_mapping_calls() {
     assert_eq!(w.sys(Sysno::MmioUnmap, &[va]), [0, 0, 0, 0]);
     assert!(w.device_leaves().is_empty());
 }
+
+/// The system-call boundary under random input: any sequence of calls with
+/// any arguments is answered with success or a documented code, never a
+/// panic, and leaves the address space sound.
+mod fuzz {
+    use super::*;
+    use nexus_abi::layout::{DMA_REGION_BASE, DMA_REGION_SIZE};
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    /// Arguments that hit the interesting edges as well as random values.
+    fn arg() -> impl Strategy<Value = usize> {
+        prop_oneof![
+            4 => 0usize..40,
+            1 => Just(usize::MAX),
+            1 => Just(KERNEL_VA),
+            1 => Just(LEN),
+            2 => (0usize..16).prop_map(|p| DEVICE_REGION_BASE + p * PAGE_SIZE),
+            2 => (0usize..16).prop_map(|p| DMA_REGION_BASE + p * PAGE_SIZE),
+            2 => (0usize..8).prop_map(|k| DATA_VA + k * 0x400),
+            2 => any::<usize>(),
+        ]
+    }
+
+    /// Every system call but `exit` (which ends the task), plus unknown
+    /// numbers.
+    fn call() -> impl Strategy<Value = (usize, [usize; 6])> {
+        let nr = prop_oneof![
+            9 => (0usize..Sysno::ALL.len()).prop_filter("exit ends the task", |&n| n != Sysno::Exit as usize),
+            1 => any::<usize>().prop_filter("exit ends the task", |&n| n != Sysno::Exit as usize),
+        ];
+        (nr, [arg(), arg(), arg(), arg(), arg(), arg()])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn any_call_sequence_is_answered_and_leaves_the_space_sound(
+            calls in vec(call(), 1..40)
+        ) {
+            let mut w = World::loaded();
+            w.task.dma_quota = 16;
+            let dma = DMA_REGION_BASE..DMA_REGION_BASE + DMA_REGION_SIZE;
+            let device = DEVICE_REGION_BASE..DEVICE_REGION_BASE + DEVICE_REGION_SIZE;
+            for (nr, args) in calls {
+                let mut out = Vec::new();
+                let action = dispatch(
+                    &mut w.task,
+                    &mut w.mem,
+                    &mut |b: &[u8]| out.extend_from_slice(b),
+                    nr,
+                    args,
+                );
+                prop_assert!(matches!(action, Action::Resume | Action::Yield));
+                let a0 = w.task.frame.regs[reg::A0];
+                prop_assert!(
+                    a0 == 0 || SysError::from_code(a0).is_some(),
+                    "call {nr} returned the undocumented status {a0}"
+                );
+                prop_assert!(out.len() <= DEBUG_WRITE_MAX);
+                for (va, pte) in w.leaves() {
+                    let f = pte.flags();
+                    prop_assert!(f.contains(PteFlags::U | PteFlags::V | PteFlags::R));
+                    prop_assert!(!(f.contains(PteFlags::W) && f.contains(PteFlags::X)));
+                    if device.contains(&va) {
+                        prop_assert!(!f.contains(PteFlags::X), "executable device page");
+                        let inside = pte.phys() >= BASE && pte.phys() < BASE + LEN;
+                        prop_assert!(inside, "device page outside the granted window");
+                    }
+                    if dma.contains(&va) {
+                        prop_assert!(!f.contains(PteFlags::X), "executable DMA page");
+                    }
+                }
+            }
+            let space = w.task.space.take().unwrap();
+            space.destroy(&mut w.mem);
+            prop_assert_eq!(w.mem.used(), w.baseline, "frames leaked or double-freed");
+        }
+    }
+}

@@ -34,7 +34,7 @@ extern "C" fn neuron_user_trap() -> ! {
         k.schedule(cur)
     };
     if cause.code == ECALL_FROM_U {
-        task.frame.pc += 4;
+        task.frame.pc = task.frame.pc.wrapping_add(4);
         let (nr, args) = task.frame.syscall_args();
         let mut out = |bytes: &[u8]| Console.write_bytes(bytes);
         match dispatch(task, &mut k.mem, &mut out, nr, args) {
