@@ -32,8 +32,10 @@ pub enum Object {
     },
 }
 
-/// One capability.
+/// One capability. In declaration order (`repr(C)`): the object's kind
+/// comes first, where a lookup reads it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
 pub struct Cap {
     /// What it names.
     pub object: Object,

@@ -69,16 +69,18 @@ pub enum State {
     Killed,
 }
 
-/// A loaded task.
+/// A loaded task. In declaration order (`repr(C)`): the registers and the
+/// capabilities, which every system call touches, come first.
+#[repr(C)]
 pub struct Task {
-    /// Its name, from the system description.
-    pub name: &'static str,
-    /// Its capabilities.
-    pub caps: CapTable,
-    /// Its address space (taken when the task ends and its memory is freed).
-    pub space: Option<AddressSpace>,
     /// Its saved registers.
     pub frame: TrapFrame,
+    /// Its capabilities.
+    pub caps: CapTable,
+    /// Its name, from the system description.
+    pub name: &'static str,
+    /// Its address space (taken when the task ends and its memory is freed).
+    pub space: Option<AddressSpace>,
     /// Its state.
     pub state: State,
     /// How it should end.

@@ -15,7 +15,7 @@ use crate::task::{Expect, MAX_TASKS, State, Task, TrapFrame};
 use super::console::{UART_BASE, kprintln};
 use super::cpu::{self, FINISHER};
 use super::dt;
-use super::entry::{neuron_trap_entry, sym_addr};
+use super::entry::{neuron_return_to_user, neuron_trap_entry, sym_addr};
 use super::kernel::{Kernel, kernel};
 
 /// Time slices per second.
@@ -59,7 +59,11 @@ pub fn kmain(hartid: usize, dtb: usize, specs: &'static [TaskSpec]) -> ! {
     }
     grant_devices(k, specs, &devices);
     cpu::set_timer_in(k.quantum);
-    k.schedule(MAX_TASKS - 1)
+    let first = k.schedule(MAX_TASKS - 1);
+    // SAFETY: `first` is the frame of the task just made current, in
+    // kernel memory that lives as long as the kernel; the trap entry saves
+    // the task's registers back into it through `sscratch`.
+    unsafe { neuron_return_to_user(first) }
 }
 
 /// Walks the `virtio,mmio` nodes: checks each window, reads its identity

@@ -30,6 +30,20 @@ pub fn cause() -> Cause {
     }
 }
 
+/// The raw `scause` of the current trap (interrupt bit and code): for an
+/// exception, the code itself.
+pub fn scause_bits() -> usize {
+    scause::read().bits()
+}
+
+/// Moves `sepc` past the `ecall` that trapped, so the task resumes after it.
+pub fn skip_ecall() {
+    // SAFETY: `sepc` is the user pc the next `sret` returns to; `ecall` is
+    // a 4-byte instruction (it has no compressed form), so this is the
+    // instruction after it.
+    unsafe { sepc::write(sepc::read().wrapping_add(4)) }
+}
+
 /// Supervisor timer interrupt code.
 pub const TIMER_INTERRUPT: usize = 5;
 

@@ -27,9 +27,22 @@ _start:
 );
 
 // Trap entry. In the kernel, sscratch is 0; in U-mode it holds the current
-// task's TrapFrame. A trap from U saves every register into that frame and
-// calls `neuron_user_trap` on the kernel stack (the kernel never blocks, so
-// one stack serves every trap). A trap from S goes to `neuron_kernel_trap`.
+// task's TrapFrame. A trap from S goes to `neuron_kernel_trap`.
+//
+// A trap from U saves only what the Rust handler may clobber: the
+// caller-saved registers (ra, t0-t6, a0-a7) and the user sp. The
+// callee-saved ones (s0-s11) stay live in their registers across the call
+// (the C ABI preserves them), and gp/tp are never touched by the kernel.
+// `sepc` stays in its CSR while the task is the one running. The handler
+// runs on the kernel stack (the kernel never blocks, so one stack serves
+// every trap) with the user a0-a5 and a7 still in their registers and the
+// frame in a6, and returns in a0 the frame to resume and in a1 the frame of
+// the task being switched away from, or 0 when it returns to the same task:
+//
+// - same task: restore the caller-saved registers and sp, then `sret`;
+// - switch: complete the old frame (s0-s11, gp, tp and sepc, which still
+//   hold the old task's values), then restore every register of the next
+//   frame (`neuron_return_to_user`).
 core::arch::global_asm!(
     r#"
     .section .text
@@ -42,13 +55,9 @@ neuron_trap_entry:
     j neuron_kernel_trap
 1:
     sd x1, 8(sp)
-    sd x3, 24(sp)
-    sd x4, 32(sp)
     sd x5, 40(sp)
     sd x6, 48(sp)
     sd x7, 56(sp)
-    sd x8, 64(sp)
-    sd x9, 72(sp)
     sd x10, 80(sp)
     sd x11, 88(sp)
     sd x12, 96(sp)
@@ -57,28 +66,52 @@ neuron_trap_entry:
     sd x15, 120(sp)
     sd x16, 128(sp)
     sd x17, 136(sp)
-    sd x18, 144(sp)
-    sd x19, 152(sp)
-    sd x20, 160(sp)
-    sd x21, 168(sp)
-    sd x22, 176(sp)
-    sd x23, 184(sp)
-    sd x24, 192(sp)
-    sd x25, 200(sp)
-    sd x26, 208(sp)
-    sd x27, 216(sp)
     sd x28, 224(sp)
     sd x29, 232(sp)
     sd x30, 240(sp)
     sd x31, 248(sp)
-    csrr t0, sscratch
+    csrrw t0, sscratch, zero
     sd t0, 16(sp)
-    csrr t0, sepc
-    sd t0, 256(sp)
-    csrw sscratch, zero
+    mv a6, sp
     la sp, __stack_top
-    call neuron_user_trap
-2:  j 2b
+    jal neuron_user_trap
+    bnez a1, 2f
+    csrw sscratch, a0
+    ld x1, 8(a0)
+    ld x2, 16(a0)
+    ld x5, 40(a0)
+    ld x6, 48(a0)
+    ld x7, 56(a0)
+    ld x11, 88(a0)
+    ld x12, 96(a0)
+    ld x13, 104(a0)
+    ld x14, 112(a0)
+    ld x15, 120(a0)
+    ld x16, 128(a0)
+    ld x17, 136(a0)
+    ld x28, 224(a0)
+    ld x29, 232(a0)
+    ld x30, 240(a0)
+    ld x31, 248(a0)
+    ld x10, 80(a0)
+    sret
+2:
+    sd x3, 24(a1)
+    sd x4, 32(a1)
+    sd x8, 64(a1)
+    sd x9, 72(a1)
+    sd x18, 144(a1)
+    sd x19, 152(a1)
+    sd x20, 160(a1)
+    sd x21, 168(a1)
+    sd x22, 176(a1)
+    sd x23, 184(a1)
+    sd x24, 192(a1)
+    sd x25, 200(a1)
+    sd x26, 208(a1)
+    sd x27, 216(a1)
+    csrr t0, sepc
+    sd t0, 256(a1)
 
     .globl neuron_return_to_user
 neuron_return_to_user:
@@ -128,7 +161,8 @@ const _: () = {
 unsafe extern "C" {
     /// The trap vector (4-byte aligned, as `stvec` requires).
     pub fn neuron_trap_entry();
-    /// Restores `frame` and `sret`s to U-mode. Never returns.
+    /// Restores every register of `frame` (pc included) and `sret`s to
+    /// U-mode. Never returns.
     pub fn neuron_return_to_user(frame: *const TrapFrame) -> !;
 }
 

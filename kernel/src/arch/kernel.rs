@@ -4,29 +4,41 @@ use core::cell::UnsafeCell;
 
 use crate::cap::Object;
 use crate::pagetable::PageTable;
-use crate::task::{MAX_TASKS, State, Task, next_runnable};
+use crate::task::{MAX_TASKS, State, Task, TrapFrame, next_runnable};
 
 use super::console::kprintln;
 use super::cpu;
-use super::entry::neuron_return_to_user;
 use super::phys::PhysMemory;
 
-/// Everything the kernel owns after boot.
+/// Everything the kernel owns after boot. In declaration order (`repr(C)`):
+/// what every system call reads first comes first, at small offsets.
+#[repr(C)]
 pub struct Kernel {
+    /// The task running (or last run).
+    pub current: usize,
+    /// The tasks, in system-description order.
+    pub tasks: [Option<Task>; MAX_TASKS],
     /// Physical memory.
     pub mem: PhysMemory,
     /// The kernel's own page table (its low part is shared by every task).
     pub kernel_pt: Option<PageTable>,
-    /// The tasks, in system-description order.
-    pub tasks: [Option<Task>; MAX_TASKS],
-    /// The task running (or last run).
-    pub current: usize,
     /// Timer ticks per time slice.
     pub quantum: u64,
     /// Boot-time failures: refused programs, unresolvable grants.
     pub boot_failures: usize,
     /// The page-table root in `satp` (0 before the first task runs).
     pub active_root: usize,
+}
+
+/// Where the trap entry goes after the handler (returned in `a0`/`a1`).
+#[repr(C)]
+pub struct Next {
+    /// The frame to return to U-mode with.
+    pub resume: *const TrapFrame,
+    /// On a task switch, the frame of the task left, where the trap entry
+    /// stores the registers it did not save (null: no switch, `resume` is
+    /// the frame the trap was saved in).
+    pub save: *mut TrapFrame,
 }
 
 struct Global(UnsafeCell<Kernel>);
@@ -37,10 +49,10 @@ struct Global(UnsafeCell<Kernel>);
 unsafe impl Sync for Global {}
 
 static KERNEL: Global = Global(UnsafeCell::new(Kernel {
+    current: 0,
+    tasks: [const { None }; MAX_TASKS],
     mem: PhysMemory::new(0, 0),
     kernel_pt: None,
-    tasks: [const { None }; MAX_TASKS],
-    current: 0,
     quantum: 0,
     boot_failures: 0,
     active_root: 0,
@@ -49,11 +61,12 @@ static KERNEL: Global = Global(UnsafeCell::new(Kernel {
 /// The kernel state.
 ///
 /// # Safety
-/// Call once per entry into the kernel (`kmain`, each trap) and never hold
-/// two of the returned references at once.
+/// Call only within an entry into the kernel (`kmain`, each trap), and
+/// never hold two of the returned references at once: a second call is
+/// allowed once the first reference is no longer used.
 pub unsafe fn kernel() -> &'static mut Kernel {
-    // SAFETY: single hart, no kernel preemption, one reference per entry,
-    // as the caller guarantees.
+    // SAFETY: single hart, no kernel preemption, one live reference at a
+    // time, as the caller guarantees.
     unsafe { &mut *KERNEL.0.get() }
 }
 
@@ -85,9 +98,10 @@ impl Kernel {
         }
     }
 
-    /// Runs the next runnable task after `after` (or `after` itself if it
-    /// is the only one); when none is left, ends the machine.
-    pub fn schedule(&mut self, after: usize) -> ! {
+    /// Picks the next runnable task after `after` (or `after` itself if it
+    /// is the only one) and makes it the current one; returns its frame for
+    /// the trap entry to restore. When none is left, ends the machine.
+    pub fn schedule(&mut self, after: usize) -> *const TrapFrame {
         let mut states = [State::Killed; MAX_TASKS];
         for (s, t) in states.iter_mut().zip(&self.tasks) {
             if let Some(t) = t {
@@ -108,14 +122,24 @@ impl Kernel {
                 } else {
                     cpu::disarm_timer();
                 }
-                self.resume(i)
+                self.enter(i)
             }
             None => self.finish(),
         }
     }
 
-    /// Returns to task `i` in U-mode.
-    pub fn resume(&mut self, i: usize) -> ! {
+    /// Leaves the current task, whose registers were saved in `saved`, for
+    /// the next runnable one.
+    pub fn switch(&mut self, saved: *mut TrapFrame) -> Next {
+        Next {
+            resume: self.schedule(self.current),
+            save: saved,
+        }
+    }
+
+    /// Makes task `i` the current one and its address space the active
+    /// one; returns its frame.
+    fn enter(&mut self, i: usize) -> *const TrapFrame {
         self.current = i;
         let Some(task) = self.tasks[i].as_ref() else {
             self.finish()
@@ -130,11 +154,7 @@ impl Kernel {
             unsafe { cpu::switch_page_table(root) };
             self.active_root = root;
         }
-        let frame = &task.frame as *const _;
-        // SAFETY: `frame` is the task's saved context, in kernel memory that
-        // lives as long as the kernel; the trap entry writes the next
-        // context back into it through `sscratch`.
-        unsafe { neuron_return_to_user(frame) }
+        &task.frame
     }
 
     /// Every task has ended: report and stop QEMU, with success only if

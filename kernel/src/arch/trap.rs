@@ -1,14 +1,15 @@
 //! Trap handling: system calls, the time slice, and killing faulting tasks.
 
 use core::panic::PanicInfo;
+use core::ptr;
 
 use crate::fault::{ECALL_FROM_U, exception_name};
-use crate::syscall::{Action, dispatch};
-use crate::task::State;
+use crate::syscall::{self, Action, dispatch};
+use crate::task::{State, TrapFrame};
 
 use super::console::{Console, kprintln};
 use super::cpu::{self, TIMER_INTERRUPT};
-use super::kernel::kernel;
+use super::kernel::{Kernel, Next, kernel};
 
 /// Exception codes whose `stval` is the faulting address.
 fn tval_is_address(code: usize) -> bool {
@@ -16,36 +17,94 @@ fn tval_is_address(code: usize) -> bool {
 }
 
 /// Every trap from U-mode lands here, on the kernel stack, with the task's
-/// registers saved in its frame.
+/// caller-saved registers and sp saved in its frame `saved` and its
+/// `a0..a5` and `a7` (the system-call arguments and number) passed as they
+/// were. Says where the trap entry goes next.
+///
+/// The cheapest system calls are answered here without a call (so without
+/// saving a register on the kernel stack); everything else goes on to
+/// [`neuron_user_trap_slow`].
 #[unsafe(no_mangle)]
-extern "C" fn neuron_user_trap() -> ! {
-    // SAFETY: the only kernel entry in progress.
+extern "C" fn neuron_user_trap(
+    a0: usize,
+    a1: usize,
+    a2: usize,
+    a3: usize,
+    a4: usize,
+    a5: usize,
+    saved: *mut TrapFrame,
+    nr: usize,
+) -> Next {
+    // SAFETY: the only kernel entry in progress; the reference is dead
+    // before the slow path takes its own.
     let k = unsafe { kernel() };
+    if cpu::scause_bits() == ECALL_FROM_U
+        && let Some(task) = k.tasks[k.current].as_mut()
+        && syscall::fast(task, nr, a0)
+    {
+        cpu::skip_ecall();
+        return Next {
+            resume: saved,
+            save: ptr::null_mut(),
+        };
+    }
+    neuron_user_trap_slow(a0, a1, a2, a3, a4, a5, saved, nr)
+}
+
+/// [`neuron_user_trap`] for every trap but the cheapest system calls.
+#[inline(never)]
+#[allow(clippy::too_many_arguments, reason = "the trap entry's registers")]
+extern "C" fn neuron_user_trap_slow(
+    a0: usize,
+    a1: usize,
+    a2: usize,
+    a3: usize,
+    a4: usize,
+    a5: usize,
+    saved: *mut TrapFrame,
+    nr: usize,
+) -> Next {
+    // SAFETY: the only kernel entry in progress, and the only reference.
+    let k = unsafe { kernel() };
+    if cpu::scause_bits() == ECALL_FROM_U
+        && let Some(task) = k.tasks[k.current].as_mut()
+    {
+        cpu::skip_ecall();
+        let mut out = |bytes: &[u8]| Console.write_bytes(bytes);
+        return match dispatch(task, &mut k.mem, &mut out, nr, [a0, a1, a2, a3, a4, a5]) {
+            Action::Resume => Next {
+                resume: saved,
+                save: ptr::null_mut(),
+            },
+            Action::Yield => k.switch(saved),
+            Action::Exit(code) => {
+                k.end_task(k.current, State::Exited(code));
+                k.switch(saved)
+            }
+        };
+    }
+    other_trap(k, saved)
+}
+
+/// An interrupt, or an exception other than a system call.
+#[cold]
+#[inline(never)]
+fn other_trap(k: &mut Kernel, saved: *mut TrapFrame) -> Next {
     let cause = cpu::cause();
     let cur = k.current;
     if cause.interrupt {
         if cause.code == TIMER_INTERRUPT {
             // `schedule` re-arms the timer for the next slice.
-            k.schedule(cur);
+            return k.switch(saved);
         }
-        k.resume(cur);
+        return Next {
+            resume: saved,
+            save: ptr::null_mut(),
+        };
     }
-    let Some(task) = k.tasks[cur].as_mut() else {
-        k.schedule(cur)
+    let Some(task) = k.tasks[cur].as_ref() else {
+        return k.switch(saved);
     };
-    if cause.code == ECALL_FROM_U {
-        task.frame.pc = task.frame.pc.wrapping_add(4);
-        let (nr, args) = task.frame.syscall_args();
-        let mut out = |bytes: &[u8]| Console.write_bytes(bytes);
-        match dispatch(task, &mut k.mem, &mut out, nr, args) {
-            Action::Resume => k.resume(cur),
-            Action::Yield => k.schedule(cur),
-            Action::Exit(code) => {
-                k.end_task(cur, State::Exited(code));
-                k.schedule(cur)
-            }
-        }
-    }
     let addr = if tval_is_address(cause.code) {
         cause.tval
     } else {
@@ -59,7 +118,7 @@ extern "C" fn neuron_user_trap() -> ! {
         cause.pc
     );
     k.end_task(cur, State::Killed);
-    k.schedule(cur)
+    k.switch(saved)
 }
 
 /// A trap taken in S-mode is a kernel bug: report it and fail the run.
