@@ -68,6 +68,61 @@ impl<const WORDS: usize> RunAllocator<WORDS> {
         }
     }
 
+    /// Calls `f(word, mask)` for each word overlapping `[start, end)`, with
+    /// the bits of the range in that word. `start < end <= len`.
+    #[inline(always)]
+    fn for_each_word(start: usize, end: usize, mut f: impl FnMut(usize, u64) -> bool) -> bool {
+        let mut at = start;
+        while at < end {
+            let w = at / 64;
+            let lo = at % 64;
+            let hi = (end - w * 64).min(64);
+            let mask = (u64::MAX >> (64 - (hi - lo))) << lo;
+            if !f(w, mask) {
+                return false;
+            }
+            at = w * 64 + hi;
+        }
+        true
+    }
+
+    /// The first free unit in `[from, len)`, if any.
+    fn next_free(&self, from: usize) -> Option<usize> {
+        let mut w = from / 64;
+        let mut free = !*self.bits.get(w)? & (u64::MAX << (from % 64));
+        loop {
+            if free != 0 {
+                let i = w * 64 + free.trailing_zeros() as usize;
+                return (i < self.len).then_some(i);
+            }
+            w += 1;
+            if w * 64 >= self.len {
+                return None;
+            }
+            free = !*self.bits.get(w)?;
+        }
+    }
+
+    /// The first allocated unit in `[from, limit)`, or `limit` if there is
+    /// none. `from < limit <= len`.
+    fn next_used(&self, from: usize, limit: usize) -> usize {
+        let mut w = from / 64;
+        let mut used = self
+            .bits
+            .get(w)
+            .map_or(u64::MAX, |b| b & (u64::MAX << (from % 64)));
+        loop {
+            if used != 0 {
+                return (w * 64 + used.trailing_zeros() as usize).min(limit);
+            }
+            w += 1;
+            if w * 64 >= limit {
+                return limit;
+            }
+            used = self.bits.get(w).copied().unwrap_or(u64::MAX);
+        }
+    }
+
     /// Marks `[start, start + n)` allocated whatever its state (used at
     /// boot to reserve the kernel image and firmware).
     pub fn reserve(&mut self, start: usize, n: usize) {
@@ -86,36 +141,48 @@ impl<const WORDS: usize> RunAllocator<WORDS> {
             return None;
         }
         let mut start = 0;
-        while start + n <= self.len {
-            // Whole words in use are skipped at once.
-            if start % 64 == 0 && self.bits[start / 64] == u64::MAX {
-                start += 64;
-                continue;
-            }
-            match (start..start + n).find(|&i| self.is_allocated(i)) {
-                Some(used) => start = used + 1,
-                None => {
-                    for i in start..start + n {
-                        self.set(i, true);
+        loop {
+            // The lowest free unit from here; if the run from it meets an
+            // allocated unit, no run starting at or before that unit fits.
+            start = self.next_free(start)?;
+            let end = start.checked_add(n).filter(|&e| e <= self.len)?;
+            let used = self.next_used(start, end);
+            if used == end {
+                let bits = &mut self.bits;
+                Self::for_each_word(start, end, |w, mask| {
+                    if let Some(b) = bits.get_mut(w) {
+                        *b |= mask;
                     }
-                    self.free -= n;
-                    return Some(start);
-                }
+                    true
+                });
+                self.free -= n;
+                return Some(start);
             }
+            start = used;
         }
-        None
     }
 
     /// Frees `[start, start + n)`; refuses (changing nothing) unless every
     /// unit of it is allocated.
     pub fn free(&mut self, start: usize, n: usize) -> Result<(), NotAllocated> {
         let end = start.checked_add(n).ok_or(NotAllocated)?;
-        if n == 0 || end > self.len || (start..end).any(|i| !self.is_allocated(i)) {
+        if n == 0 || end > self.len {
             return Err(NotAllocated);
         }
-        for i in start..end {
-            self.set(i, false);
+        let bits = &self.bits;
+        let all_used = Self::for_each_word(start, end, |w, mask| {
+            bits.get(w).is_some_and(|b| b & mask == mask)
+        });
+        if !all_used {
+            return Err(NotAllocated);
         }
+        let bits = &mut self.bits;
+        Self::for_each_word(start, end, |w, mask| {
+            if let Some(b) = bits.get_mut(w) {
+                *b &= !mask;
+            }
+            true
+        });
         self.free += n;
         Ok(())
     }
@@ -182,5 +249,64 @@ mod tests {
         assert_eq!(a.alloc(1), Some(15));
         assert_eq!(a.alloc(0), None);
         assert_eq!(a.alloc(65), None);
+    }
+
+    /// A unit-by-unit model of first fit, to check the word-wise search
+    /// against.
+    struct Model {
+        used: std::vec::Vec<bool>,
+    }
+
+    impl Model {
+        fn alloc(&mut self, n: usize) -> Option<usize> {
+            if n == 0 {
+                return None;
+            }
+            let len = self.used.len();
+            let start =
+                (0..len.checked_sub(n)? + 1).find(|&s| self.used[s..s + n].iter().all(|u| !u))?;
+            self.used[start..start + n].fill(true);
+            Some(start)
+        }
+
+        fn free(&mut self, start: usize, n: usize) -> Result<(), NotAllocated> {
+            let end = start.checked_add(n).ok_or(NotAllocated)?;
+            if n == 0 || end > self.used.len() || !self.used[start..end].iter().all(|&u| u) {
+                return Err(NotAllocated);
+            }
+            self.used[start..end].fill(false);
+            Ok(())
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn word_wise_first_fit_matches_the_unit_model(
+            len in 0usize..=256,
+            reserved in proptest::collection::vec((0usize..260, 0usize..80), 0..4),
+            ops in proptest::collection::vec((proptest::bool::ANY, 0usize..260, 0usize..140), 1..80),
+        ) {
+            let mut a = RunAllocator::<4>::new(len);
+            let mut m = Model { used: std::vec![false; len] };
+            for (start, n) in reserved {
+                a.reserve(start, n);
+                let end = start.saturating_add(n).min(len);
+                if start < end {
+                    m.used[start..end].fill(true);
+                }
+            }
+            for (is_alloc, start, n) in ops {
+                if is_alloc {
+                    proptest::prop_assert_eq!(a.alloc(n), m.alloc(n));
+                } else {
+                    proptest::prop_assert_eq!(a.free(start, n), m.free(start, n));
+                }
+                let free = m.used.iter().filter(|&&u| !u).count();
+                proptest::prop_assert_eq!(a.free_count(), free);
+                for i in 0..len + 3 {
+                    proptest::prop_assert_eq!(a.is_allocated(i), i >= len || m.used[i]);
+                }
+            }
+        }
     }
 }
