@@ -87,6 +87,7 @@ impl<const WORDS: usize> RunAllocator<WORDS> {
     }
 
     /// The first free unit in `[from, len)`, if any.
+    #[inline]
     fn next_free(&self, from: usize) -> Option<usize> {
         let mut w = from / 64;
         let mut free = !*self.bits.get(w)? & (u64::MAX << (from % 64));
@@ -105,6 +106,7 @@ impl<const WORDS: usize> RunAllocator<WORDS> {
 
     /// The first allocated unit in `[from, limit)`, or `limit` if there is
     /// none. `from < limit <= len`.
+    #[inline]
     fn next_used(&self, from: usize, limit: usize) -> usize {
         let mut w = from / 64;
         let mut used = self
@@ -136,7 +138,31 @@ impl<const WORDS: usize> RunAllocator<WORDS> {
     }
 
     /// Allocates `n >= 1` consecutive units, first fit; returns the first.
+    #[inline(always)]
     pub fn alloc(&mut self, n: usize) -> Option<usize> {
+        // The common case without a call: the run from the lowest free
+        // unit is free and inside one word.
+        if n != 0 && n <= self.free {
+            let start = self.next_free(0)?;
+            let (w, lo) = (start / 64, start % 64);
+            if lo + n <= 64 && start + n <= self.len {
+                let mask = (u64::MAX >> (64 - n)) << lo;
+                if let Some(word) = self.bits.get_mut(w)
+                    && *word & mask == 0
+                {
+                    *word |= mask;
+                    self.free -= n;
+                    return Some(start);
+                }
+            }
+        }
+        self.alloc_search(n)
+    }
+
+    /// [`RunAllocator::alloc`] in general.
+    #[cold]
+    #[inline(never)]
+    fn alloc_search(&mut self, n: usize) -> Option<usize> {
         if n == 0 || n > self.free {
             return None;
         }

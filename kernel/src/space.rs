@@ -119,7 +119,7 @@ impl AddressSpace {
         slot: usize,
         prot: usize,
     ) -> Result<(usize, usize), SysError> {
-        let cap = *caps.get(slot)?;
+        let cap = caps.get_mut(slot)?;
         let Object::DeviceMmio { base, len } = cap.object else {
             return Err(SysError::WrongKind);
         };
@@ -147,17 +147,56 @@ impl AddressSpace {
             .alloc(pages + 1)
             .ok_or(SysError::NoVirtualSpace)?;
         let va = DEVICE_REGION_BASE + first * PAGE_SIZE;
-        if let Err(e) = self.map_frames(mem, va, base, pages, |pa| Pte::device(pa, prot)) {
-            // These pages were allocated just above.
+        // Every page goes in without a call while its tables exist; the
+        // first one that does not (or any failure) hands the rest to
+        // `mmio_map_rest`.
+        for i in 0..pages {
+            let at = i * PAGE_SIZE;
+            let mapped = Pte::device(base + at, prot)
+                .is_ok_and(|pte| self.pt.map_in_place(mem, va + at, pte));
+            if !mapped {
+                return self.mmio_map_rest(cap, mem, va, base, pages, i, prot);
+            }
+        }
+        cap.mapped_at = Some(va);
+        Ok((va, len))
+    }
+
+    /// Completes `mmio_map` from page `done` on, making the tables it
+    /// needs; on failure removes the whole window and gives its addresses
+    /// (and guard page) back.
+    #[cold]
+    #[inline(never)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the state of the map in progress"
+    )]
+    fn mmio_map_rest(
+        &mut self,
+        cap: &mut Cap,
+        mem: &mut impl Memory,
+        va: usize,
+        base: usize,
+        pages: usize,
+        done: usize,
+        prot: MapProt,
+    ) -> Result<(usize, usize), SysError> {
+        let at = done * PAGE_SIZE;
+        let rest = pages - done;
+        if let Err(e) = self.map_frames(mem, va + at, base + at, rest, |pa| Pte::device(pa, prot)) {
+            self.unmap_window(mem, va, at);
+            // These pages were allocated by `mmio_map`.
+            let first = (va - DEVICE_REGION_BASE) / PAGE_SIZE;
             let _ = self.device_va.free(first, pages + 1);
             return Err(e);
         }
-        caps.get_mut(slot)?.mapped_at = Some(va);
-        Ok((va, len))
+        cap.mapped_at = Some(va);
+        Ok((va, cap.len()))
     }
 
     /// Maps the `pages` frames from `pa` at `va`, each with the leaf `leaf`
     /// makes for it. On failure, removes what it mapped and changes nothing.
+    #[inline(always)]
     fn map_frames(
         &mut self,
         mem: &mut impl Memory,
@@ -171,11 +210,25 @@ impl AddressSpace {
                 .map_err(|_| SysError::InvalidArgument)
                 .and_then(|pte| Ok(self.pt.map(mem, va + i * PAGE_SIZE, pte)?));
             if let Err(e) = result {
-                self.unmap_window(mem, va, i * PAGE_SIZE);
-                return Err(e);
+                return Err(self.unmap_failed(mem, va, i * PAGE_SIZE, e));
             }
         }
         Ok(())
+    }
+
+    /// Removes the first `len` bytes of a window whose mapping failed;
+    /// returns the failure.
+    #[cold]
+    #[inline(never)]
+    fn unmap_failed(
+        &mut self,
+        mem: &mut impl Memory,
+        va: usize,
+        len: usize,
+        e: SysError,
+    ) -> SysError {
+        self.unmap_window(mem, va, len);
+        e
     }
 
     fn unmap_window(&mut self, mem: &mut impl Memory, va: usize, len: usize) {

@@ -3,7 +3,9 @@
 use nexus_abi::layout::DEBUG_WRITE_MAX;
 use nexus_abi::{SysError, Sysno};
 
+use crate::cap::CapTable;
 use crate::mem::Memory;
+use crate::space::AddressSpace;
 use crate::task::Task;
 
 /// What the scheduler must do after a system call.
@@ -30,20 +32,61 @@ pub fn dispatch(
     nr: usize,
     args: [usize; 6],
 ) -> Action {
-    if fast(task, nr, args[0]) {
-        return Action::Resume;
-    }
-    match Sysno::try_from(nr) {
-        Ok(Sysno::Yield) => {
+    const DEBUG_WRITE: usize = Sysno::DebugWrite as usize;
+    const YIELD: usize = Sysno::Yield as usize;
+    const EXIT: usize = Sysno::Exit as usize;
+    const CAP_INFO: usize = Sysno::CapInfo as usize;
+    const CAP_DERIVE: usize = Sysno::CapDerive as usize;
+    const CAP_REVOKE: usize = Sysno::CapRevoke as usize;
+    const MMIO_MAP: usize = Sysno::MmioMap as usize;
+    const MMIO_UNMAP: usize = Sysno::MmioUnmap as usize;
+    const VM_QUERY: usize = Sysno::VmQuery as usize;
+    const DMA_ALLOC: usize = Sysno::DmaAlloc as usize;
+    const DMA_FREE: usize = Sysno::DmaFree as usize;
+    let [a0, a1, a2, a3, _, _] = args;
+    // Every call but `cap_info`, `yield` and `exit` runs out of line (one
+    // function each), so none pays for the registers of another.
+    match nr {
+        CAP_INFO => reply(task, cap_info(task, a0)),
+        YIELD => {
             reply(task, Ok([0; 3]));
             return Action::Yield;
         }
-        Ok(Sysno::Exit) => return Action::Exit(args[0] as i32),
-        Ok(sysno) => {
-            let result = handle(task, mem, console, sysno, args);
-            reply(task, result);
-        }
-        Err(e) => reply(task, Err(e)),
+        EXIT => return Action::Exit(a0 as i32),
+        DEBUG_WRITE => answer(task, mem, move |_, space, mem, _| {
+            let (ptr, len) = (a0, a1);
+            if len > DEBUG_WRITE_MAX {
+                return Err(SysError::InvalidArgument);
+            }
+            space.read_user(mem, ptr, len, |bytes| console(bytes))?;
+            Ok([len, 0, 0])
+        }),
+        CAP_DERIVE => answer(task, mem, move |caps, _, _, _| {
+            Ok([caps.derive(a0, a1, a2, a3)?, 0, 0])
+        }),
+        CAP_REVOKE => answer(task, mem, move |caps, space, mem, _| {
+            Ok([space.revoke(caps, mem, a0)?, 0, 0])
+        }),
+        MMIO_MAP => answer(task, mem, move |caps, space, mem, _| {
+            let (va, len) = space.mmio_map(caps, mem, a0, a1)?;
+            Ok([va, len, 0])
+        }),
+        MMIO_UNMAP => answer(task, mem, move |caps, space, mem, _| {
+            space.mmio_unmap(caps, mem, a0)?;
+            Ok([0; 3])
+        }),
+        VM_QUERY => answer(task, mem, move |_, space, mem, _| {
+            Ok([space.query(mem, a0)?.bits(), 0, 0])
+        }),
+        DMA_ALLOC => answer(task, mem, move |caps, space, mem, quota| {
+            let (va, pa, len) = space.dma_alloc(caps, mem, a0, quota)?;
+            Ok([va, pa, len])
+        }),
+        DMA_FREE => answer(task, mem, move |caps, space, mem, _| {
+            space.dma_free(caps, mem, a0)?;
+            Ok([0; 3])
+        }),
+        _ => reply(task, Err(SysError::BadSyscall)),
     }
     Action::Resume
 }
@@ -75,45 +118,67 @@ fn cap_info(task: &Task, slot: usize) -> Result<Values, SysError> {
     Ok([cap.kind() as usize, cap.len(), cap.rights.bits()])
 }
 
-fn handle(
+/// Runs `call` with the task's capabilities, address space, the memory and
+/// its DMA quota, and writes the outcome. A task whose memory is gone never
+/// runs, so the space is always present here; its absence is treated as a
+/// bad address rather than trusted away.
+#[inline(never)]
+fn answer<M: Memory>(
     task: &mut Task,
-    mem: &mut impl Memory,
-    console: &mut impl FnMut(&[u8]),
-    sysno: Sysno,
-    a: [usize; 6],
-) -> Result<Values, SysError> {
-    // A task whose memory is gone never runs, so `space` is always present
-    // here; treat its absence as a bad address rather than trusting that.
-    let space = task.space.as_mut().ok_or(SysError::BadAddress)?;
-    match sysno {
-        Sysno::DebugWrite => {
-            let (ptr, len) = (a[0], a[1]);
-            if len > DEBUG_WRITE_MAX {
-                return Err(SysError::InvalidArgument);
-            }
-            space.read_user(mem, ptr, len, |bytes| console(bytes))?;
-            Ok([len, 0, 0])
+    mem: &mut M,
+    call: impl FnOnce(&mut CapTable, &mut AddressSpace, &mut M, usize) -> Result<Values, SysError>,
+) {
+    let result = match task.space.as_mut() {
+        Some(space) => call(&mut task.caps, space, mem, task.dma_quota),
+        None => Err(SysError::BadAddress),
+    };
+    reply(task, result);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cap::{Cap, Object};
+    use crate::mem::fake::FakeMemory;
+    use crate::task::{Expect, State, TrapFrame};
+    use nexus_abi::CapRights;
+
+    #[test]
+    fn the_fast_path_answers_as_dispatch_does() {
+        let mut caps = CapTable::new();
+        let window = Object::DeviceMmio {
+            base: 0x1000_8000,
+            len: 0x2000,
+        };
+        caps.install(3, Cap::minted(window, CapRights::all()))
+            .unwrap();
+        let task = || Task {
+            frame: TrapFrame::default(),
+            caps: caps.clone(),
+            name: "t",
+            space: None,
+            state: State::Runnable,
+            expect: Expect::Exit0,
+            dma_quota: 0,
+        };
+        let mut mem = FakeMemory::new(4);
+        for slot in [0, 1, 3, 31, 32, 1000, usize::MAX] {
+            let (mut a, mut b) = (task(), task());
+            assert!(fast(&mut a, Sysno::CapInfo as usize, slot));
+            let action = dispatch(
+                &mut b,
+                &mut mem,
+                &mut |_: &[u8]| {},
+                Sysno::CapInfo as usize,
+                [slot, 0, 0, 0, 0, 0],
+            );
+            assert_eq!(action, Action::Resume);
+            assert_eq!(a.frame.regs, b.frame.regs);
         }
-        Sysno::CapDerive => Ok([task.caps.derive(a[0], a[1], a[2], a[3])?, 0, 0]),
-        Sysno::CapRevoke => Ok([space.revoke(&mut task.caps, mem, a[0])?, 0, 0]),
-        Sysno::MmioMap => {
-            let (va, len) = space.mmio_map(&mut task.caps, mem, a[0], a[1])?;
-            Ok([va, len, 0])
+        let mut t = task();
+        for nr in [0, 1, 2, 4, 6, 10, 11, usize::MAX] {
+            assert!(!fast(&mut t, nr, 0));
+            assert_eq!(t.frame.regs, TrapFrame::default().regs, "untouched");
         }
-        Sysno::MmioUnmap => {
-            space.mmio_unmap(&mut task.caps, mem, a[0])?;
-            Ok([0; 3])
-        }
-        Sysno::VmQuery => Ok([space.query(mem, a[0])?.bits(), 0, 0]),
-        Sysno::DmaAlloc => {
-            let (va, pa, len) = space.dma_alloc(&mut task.caps, mem, a[0], task.dma_quota)?;
-            Ok([va, pa, len])
-        }
-        Sysno::DmaFree => {
-            space.dma_free(&mut task.caps, mem, a[0])?;
-            Ok([0; 3])
-        }
-        Sysno::CapInfo => cap_info(task, a[0]),
-        Sysno::Yield | Sysno::Exit => Err(SysError::BadSyscall),
     }
 }
