@@ -190,7 +190,27 @@ impl<const WORDS: usize> RunAllocator<WORDS> {
 
     /// Frees `[start, start + n)`; refuses (changing nothing) unless every
     /// unit of it is allocated.
+    #[inline(always)]
     pub fn free(&mut self, start: usize, n: usize) -> Result<(), NotAllocated> {
+        // The common case without a call: a run inside one word.
+        let (w, lo) = (start / 64, start % 64);
+        if n != 0 && n <= 64 - lo && start < self.len && n <= self.len - start {
+            let mask = (u64::MAX >> (64 - n)) << lo;
+            let word = self.bits.get_mut(w).ok_or(NotAllocated)?;
+            if *word & mask != mask {
+                return Err(NotAllocated);
+            }
+            *word &= !mask;
+            self.free += n;
+            return Ok(());
+        }
+        self.free_runs(start, n)
+    }
+
+    /// [`RunAllocator::free`] in general.
+    #[cold]
+    #[inline(never)]
+    fn free_runs(&mut self, start: usize, n: usize) -> Result<(), NotAllocated> {
         let end = start.checked_add(n).ok_or(NotAllocated)?;
         if n == 0 || end > self.len {
             return Err(NotAllocated);
@@ -250,6 +270,8 @@ mod tests {
         a.free(s, 2).unwrap();
         assert_eq!(a.free(s, 2), Err(NotAllocated));
         assert_eq!(a.free(usize::MAX, 2), Err(NotAllocated));
+        assert_eq!(a.free(usize::MAX, 1), Err(NotAllocated));
+        assert_eq!(a.free(usize::MAX - 63, 64), Err(NotAllocated));
         assert_eq!(a.free(9, 5), Err(NotAllocated));
         assert_eq!(a.free(0, 0), Err(NotAllocated));
     }

@@ -203,6 +203,7 @@ impl CapTable {
     }
 
     /// The slot whose capability is mapped at `va`, if any.
+    #[inline]
     pub fn mapped_at(&self, va: usize) -> Option<usize> {
         self.slots
             .iter()
