@@ -1,7 +1,8 @@
-//! Instructions per system call: a null call, `mmio_map`, `mmio_unmap`, and
-//! a one-page `dma_alloc` + `dma_free`.
+//! Instructions per system call: a null call, a call through the general
+//! dispatcher, `mmio_map`, `mmio_unmap`, and a one-page `dma_alloc` +
+//! `dma_free`.
 
-use nexus_abi::{MapProt, println, sys};
+use nexus_abi::{CapRights, MapProt, SysError, println, sys};
 
 use crate::stats::{SAMPLES, instructions, median};
 
@@ -13,6 +14,15 @@ pub fn run() -> Result<(), &'static str> {
     // The cheapest call: describe the task's own capability.
     let null = instructions(|| sys::cap_info(0).map(drop).map_err(|_| "cap_info failed"))?;
     println!("BENCH: null_syscall {null} instructions");
+    // A call through the general dispatcher that fails at its first check:
+    // the round trip every call but the fast-path ones pays.
+    let general = instructions(
+        || match sys::cap_derive(usize::MAX, 0, 0, CapRights::empty()) {
+            Err(SysError::BadSlot) => Ok(()),
+            _ => Err("cap_derive of a bad slot was not refused with BadSlot"),
+        },
+    )?;
+    println!("BENCH: syscall_general_path {general} instructions");
 
     let mut map = [0u64; SAMPLES];
     let mut unmap = [0u64; SAMPLES];
