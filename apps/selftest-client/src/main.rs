@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod mmio;
+mod preempt;
 
 use nexus_abi::{SysError, println, sys};
 
@@ -20,7 +21,7 @@ type NamedCheck = (&'static str, fn() -> Check);
 
 fn main() -> i32 {
     println!("SELFTEST: start");
-    let checks: [NamedCheck; 9] = [
+    let checks: [NamedCheck; 10] = [
         ("userptr guard", check_userptr_guard),
         ("mmio map", mmio::map),
         ("mmio deny exec", mmio::deny_exec),
@@ -30,6 +31,7 @@ fn main() -> i32 {
         ("mmio deny out of window", mmio::deny_out_of_window),
         ("mmio unmap", mmio::unmap),
         ("mmio revoke", mmio::revoke),
+        ("preemption keeps registers", preempt::registers_survive),
     ];
     let mut failed = 0;
     for (i, (name, check)) in checks.into_iter().enumerate() {
