@@ -4,7 +4,7 @@ use crate::cap::CapTable;
 use crate::space::AddressSpace;
 
 /// The most tasks the kernel runs.
-pub const MAX_TASKS: usize = 8;
+pub const MAX_TASKS: usize = 16;
 
 /// A task's user registers while it is not running. The layout is used by
 /// the trap entry code: `regs[i]` is `x{i}` (`regs[0]` unused), then `pc`.
