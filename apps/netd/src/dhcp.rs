@@ -179,3 +179,128 @@ fn message_type(options: &[u8]) -> Option<u8> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MAC: [u8; 6] = [0x52, 0x54, 0, 0x12, 0x34, 0x56];
+    const XID: u32 = 0x4e45_5552;
+
+    /// The offer a DHCP server would answer `discover(MAC, XID)` with.
+    fn offer(yiaddr: [u8; 4], message_type: u8) -> [u8; DISCOVER_LEN] {
+        let mut f = discover(MAC, XID);
+        let udp = ETH_LEN + IP_LEN;
+        put_u16(&mut f, udp, PORT_SERVER);
+        put_u16(&mut f, udp + 2, PORT_CLIENT);
+        let b = udp + UDP_LEN;
+        f[b] = OP_REPLY;
+        f[b + 16..b + 20].copy_from_slice(&yiaddr);
+        f[b + BOOTP_FIXED + 6] = message_type;
+        f
+    }
+
+    #[test]
+    fn checksum_matches_rfc_1071() {
+        // RFC 1071's example: the one's-complement sum is 0xddf2.
+        assert_eq!(
+            checksum(&[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]),
+            !0xddf2
+        );
+        // An odd length pads with a zero byte.
+        assert_eq!(checksum(&[0x01]), !0x0100);
+        assert_eq!(checksum(&[]), 0xffff);
+    }
+
+    #[test]
+    fn discover_is_a_broadcast_dhcp_request() {
+        let f = discover(MAC, XID);
+        assert_eq!(f.len(), 14 + 20 + 8 + 548);
+        assert_eq!(&f[0..6], &[0xff; 6]);
+        assert_eq!(&f[6..12], &MAC);
+        assert_eq!(get_u16(&f, 12), Some(ETHERTYPE_IPV4));
+        let ip = &f[ETH_LEN..ETH_LEN + IP_LEN];
+        assert_eq!(ip[0], 0x45);
+        assert_eq!(checksum(ip), 0, "the header checksum verifies");
+        assert_eq!(get_u16(ip, 2), Some((DISCOVER_LEN - ETH_LEN) as u16));
+        assert_eq!(&ip[16..20], &[0xff; 4]);
+        let udp = ETH_LEN + IP_LEN;
+        assert_eq!(get_u16(&f, udp), Some(68));
+        assert_eq!(get_u16(&f, udp + 2), Some(67));
+        let b = udp + UDP_LEN;
+        assert_eq!(f[b], OP_REQUEST);
+        assert_eq!(&f[b + 4..b + 8], &XID.to_be_bytes());
+        assert_eq!(&f[b + 28..b + 34], &MAC);
+        assert_eq!(&f[b + BOOTP_FIXED..b + BOOTP_FIXED + 4], &MAGIC_COOKIE);
+        assert_eq!(message_type(&f[b + BOOTP_FIXED + 4..]), Some(DHCPDISCOVER));
+    }
+
+    #[test]
+    fn an_offer_for_us_gives_the_address() {
+        assert_eq!(
+            parse_offer(&offer([10, 0, 2, 15], DHCPOFFER), MAC, XID),
+            Ok([10, 0, 2, 15])
+        );
+    }
+
+    #[test]
+    fn other_replies_are_told_apart() {
+        let ack = offer([10, 0, 2, 15], 5);
+        assert_eq!(parse_offer(&ack, MAC, XID), Err(NotOffer::OtherType(5)));
+        let f = offer([10, 0, 2, 15], DHCPOFFER);
+        assert_eq!(
+            parse_offer(&f, MAC, XID + 1),
+            Err(NotOffer::OtherTransaction)
+        );
+        assert_eq!(
+            parse_offer(&f, [0; 6], XID),
+            Err(NotOffer::OtherTransaction)
+        );
+        let mut bad_cookie = f;
+        bad_cookie[ETH_LEN + IP_LEN + UDP_LEN + BOOTP_FIXED] ^= 1;
+        assert_eq!(parse_offer(&bad_cookie, MAC, XID), Err(NotOffer::Malformed));
+        // Our own discover is a request, not a reply.
+        assert_eq!(
+            parse_offer(&discover(MAC, XID), MAC, XID),
+            Err(NotOffer::NotDhcp)
+        );
+    }
+
+    #[test]
+    fn frames_that_are_not_dhcp_replies_are_refused() {
+        let good = offer([10, 0, 2, 15], DHCPOFFER);
+        let mut arp = good;
+        put_u16(&mut arp, 12, 0x0806);
+        assert_eq!(parse_offer(&arp, MAC, XID), Err(NotOffer::NotDhcp));
+        let mut fragment = good;
+        put_u16(&mut fragment, ETH_LEN + 6, 0x2000);
+        assert_eq!(parse_offer(&fragment, MAC, XID), Err(NotOffer::NotDhcp));
+        let mut tcp = good;
+        tcp[ETH_LEN + 9] = 6;
+        assert_eq!(parse_offer(&tcp, MAC, XID), Err(NotOffer::NotDhcp));
+        let mut long_ip = good;
+        put_u16(&mut long_ip, ETH_LEN + 2, 0xffff);
+        assert_eq!(parse_offer(&long_ip, MAC, XID), Err(NotOffer::NotDhcp));
+    }
+
+    #[test]
+    fn truncated_frames_never_panic() {
+        let good = offer([10, 0, 2, 15], DHCPOFFER);
+        for len in 0..good.len() {
+            assert!(parse_offer(&good[..len], MAC, XID).is_err(), "length {len}");
+        }
+    }
+
+    #[test]
+    fn malformed_options_are_refused() {
+        // An option whose length runs past the end, and a bad type length.
+        assert_eq!(message_type(&[12, 200, 1]), None);
+        assert_eq!(message_type(&[OPT_MESSAGE_TYPE, 2, 1, 1]), None);
+        assert_eq!(
+            message_type(&[OPT_PAD, OPT_PAD, OPT_MESSAGE_TYPE, 1, 2]),
+            Some(2)
+        );
+        assert_eq!(message_type(&[OPT_END, OPT_MESSAGE_TYPE, 1, 2]), None);
+        assert_eq!(message_type(&[]), None);
+    }
+}
