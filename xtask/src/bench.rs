@@ -67,8 +67,9 @@ fn find<'a>(figs: &'a [Figure], name: &str) -> Result<&'a Figure, String> {
         .ok_or_else(|| format!("no `{name}` figure"))
 }
 
-/// Plain runs of each image, alternated so that load on the host falls on
-/// both alike; each figure is the median over the rounds.
+/// Plain runs of each image, alternated (and which goes first alternating
+/// too) so that load on the host falls on both alike; each figure is the
+/// median over the rounds.
 const ROUNDS: usize = 5;
 
 /// Boots `kernel` once (under `-icount shift=0` if `icount`) and returns
@@ -127,9 +128,16 @@ pub fn run(root: &Path, instructions_only: bool) -> Result<(), String> {
     let base = "virtio-drivers baseline";
     let (mut ours_runs, mut base_runs) = (Vec::new(), Vec::new());
     let rounds = if instructions_only { 0 } else { ROUNDS };
-    for _ in 0..rounds {
-        ours_runs.push(run_once(&img.kernel, &img.disk, false, ours)?);
-        base_runs.push(run_once(&base_elf, &img.disk, false, base)?);
+    for round in 0..rounds {
+        // Which image goes first alternates, so neither always follows the
+        // other (order has shown up in the figures).
+        if round % 2 == 0 {
+            ours_runs.push(run_once(&img.kernel, &img.disk, false, ours)?);
+            base_runs.push(run_once(&base_elf, &img.disk, false, base)?);
+        } else {
+            base_runs.push(run_once(&base_elf, &img.disk, false, base)?);
+            ours_runs.push(run_once(&img.kernel, &img.disk, false, ours)?);
+        }
     }
     let (ours_plain, base_plain) = (median_of(&ours_runs), median_of(&base_runs));
     let ours_icount = run_once(&img.kernel, &img.disk, true, ours)?;
