@@ -29,17 +29,7 @@ fn init_follows_the_status_sequence_and_reads_capacity() {
     let fake = FakeBlk::new(SECTORS);
     let blk = driver(&fake, 1);
     let s = fake.state();
-    use DeviceStatus as S;
-    assert_eq!(
-        s.status_writes,
-        [
-            S::empty(),
-            S::ACKNOWLEDGE,
-            S::ACKNOWLEDGE | S::DRIVER,
-            S::ACKNOWLEDGE | S::DRIVER | S::FEATURES_OK,
-            S::ACKNOWLEDGE | S::DRIVER | S::FEATURES_OK | S::DRIVER_OK,
-        ]
-    );
+    assert_eq!(s.status_writes, common::INIT_SEQUENCE);
     assert_eq!(blk.capacity(), SECTORS as u64);
     // Only what both sides want: VERSION_1 and FLUSH, not BLK_SIZE.
     assert_eq!(

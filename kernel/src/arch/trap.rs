@@ -1,7 +1,6 @@
 //! Trap handling: system calls, the time slice, and killing faulting tasks.
 
 use core::panic::PanicInfo;
-use core::ptr;
 
 use crate::fault::{ECALL_FROM_U, exception_name};
 use crate::syscall::{self, Action, dispatch};
@@ -43,10 +42,7 @@ extern "C" fn neuron_user_trap(
         && syscall::fast(task, nr, a0)
     {
         cpu::skip_ecall();
-        return Next {
-            resume: saved,
-            save: ptr::null_mut(),
-        };
+        return Next::same(saved);
     }
     neuron_user_trap_slow(a0, a1, a2, a3, a4, a5, saved, nr)
 }
@@ -72,10 +68,7 @@ extern "C" fn neuron_user_trap_slow(
         cpu::skip_ecall();
         let mut out = |bytes: &[u8]| Console.write_bytes(bytes);
         return match dispatch(task, &mut k.mem, &mut out, nr, [a0, a1, a2, a3, a4, a5]) {
-            Action::Resume => Next {
-                resume: saved,
-                save: ptr::null_mut(),
-            },
+            Action::Resume => Next::same(saved),
             Action::Yield => k.switch(saved),
             Action::Exit(code) => {
                 k.end_task(k.current, State::Exited(code));
@@ -97,10 +90,7 @@ fn other_trap(k: &mut Kernel, saved: *mut TrapFrame) -> Next {
             // `schedule` re-arms the timer for the next slice.
             return k.switch(saved);
         }
-        return Next {
-            resume: saved,
-            save: ptr::null_mut(),
-        };
+        return Next::same(saved);
     }
     let Some(task) = k.tasks[cur].as_ref() else {
         return k.switch(saved);

@@ -10,6 +10,20 @@ use nexus_virtio::mmio::MAGIC;
 use nexus_virtio::queue::QueueAreas;
 use nexus_virtio::{BlkTransport, DeviceStatus, Features, Transport};
 
+/// The `Status` writes of a successful initialisation, in order.
+pub const INIT_SEQUENCE: [DeviceStatus; 5] = [
+    DeviceStatus::empty(),
+    DeviceStatus::ACKNOWLEDGE,
+    DeviceStatus::ACKNOWLEDGE.union(DeviceStatus::DRIVER),
+    DeviceStatus::ACKNOWLEDGE
+        .union(DeviceStatus::DRIVER)
+        .union(DeviceStatus::FEATURES_OK),
+    DeviceStatus::ACKNOWLEDGE
+        .union(DeviceStatus::DRIVER)
+        .union(DeviceStatus::FEATURES_OK)
+        .union(DeviceStatus::DRIVER_OK),
+];
+
 pub const T_IN: u32 = 0;
 pub const T_OUT: u32 = 1;
 pub const T_FLUSH: u32 = 4;
