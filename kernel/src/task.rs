@@ -56,6 +56,9 @@ pub enum Expect {
     Killed,
     /// Be refused by the loader: never run at all.
     Refused,
+    /// Never end: serve until the machine is stopped from outside. Ending
+    /// in any way is a failure.
+    Serve,
 }
 
 /// Where a task is in its life.
@@ -67,6 +70,13 @@ pub enum State {
     Exited(i32),
     /// Killed by the kernel for a fault.
     Killed,
+}
+
+impl State {
+    /// Whether the task has ended (exited or been killed).
+    pub fn has_ended(self) -> bool {
+        matches!(self, State::Exited(_) | State::Killed)
+    }
 }
 
 /// A loaded task. In declaration order (`repr(C)`): the registers and the
@@ -92,11 +102,63 @@ pub struct Task {
 impl Task {
     /// Whether it ended as the system description expects.
     pub fn ended_as_expected(&self) -> bool {
-        matches!(
-            (self.state, self.expect),
-            (State::Exited(0), Expect::Exit0) | (State::Killed, Expect::Killed)
-        )
+        ended_as_expected(self.state, self.expect)
     }
+}
+
+/// The system's verdict so far, from each task's state and expectation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// A task that is expected to end is still running.
+    Pending,
+    /// Every task expected to end has ended as expected, and every serving
+    /// task is still alive; `serving` of them go on.
+    Passed {
+        /// How many tasks keep serving.
+        serving: usize,
+    },
+    /// `bad` tasks ended (or are running) against their expectation.
+    Failed {
+        /// How many.
+        bad: usize,
+    },
+}
+
+/// Judges the tasks: pending while any task expected to end is still
+/// running, then passed only if each ended as expected and no serving task
+/// has ended. A serving task that ended fails the system at once.
+pub fn verdict(tasks: impl Iterator<Item = (State, Expect)> + Clone) -> Verdict {
+    let serving_ended = |(s, e): &(State, Expect)| *e == Expect::Serve && s.has_ended();
+    let bad = tasks.clone().filter(serving_ended).count();
+    if bad > 0 {
+        return Verdict::Failed { bad };
+    }
+    if tasks
+        .clone()
+        .any(|(s, e)| e != Expect::Serve && !s.has_ended())
+    {
+        return Verdict::Pending;
+    }
+    let bad = tasks
+        .clone()
+        .filter(|&(s, e)| e != Expect::Serve && !ended_as_expected(s, e))
+        .count();
+    if bad > 0 {
+        Verdict::Failed { bad }
+    } else {
+        Verdict::Passed {
+            serving: tasks.filter(|&(_, e)| e == Expect::Serve).count(),
+        }
+    }
+}
+
+/// Whether a task in `state` ended as `expect` asks (a serving task never
+/// does: it must not end).
+fn ended_as_expected(state: State, expect: Expect) -> bool {
+    matches!(
+        (state, expect),
+        (State::Exited(0), Expect::Exit0) | (State::Killed, Expect::Killed)
+    )
 }
 
 /// Round robin: the next runnable task after `current` (wrapping, and
@@ -121,6 +183,37 @@ mod tests {
         assert_eq!(next_runnable(&s, 3), Some(0));
         assert_eq!(next_runnable(&[Runnable], 0), Some(0));
         assert_eq!(next_runnable(&[Killed, Exited(1)], 0), None);
+    }
+
+    #[test]
+    fn verdict_waits_for_ending_tasks_and_lets_servers_run() {
+        use Expect::{Exit0, Serve};
+        use State::{Exited, Killed, Runnable};
+        let v = |t: &[(State, Expect)]| verdict(t.iter().copied());
+        assert_eq!(v(&[(Runnable, Exit0), (Runnable, Serve)]), Verdict::Pending);
+        assert_eq!(
+            v(&[
+                (Exited(0), Exit0),
+                (Killed, Expect::Killed),
+                (Runnable, Serve)
+            ]),
+            Verdict::Passed { serving: 1 }
+        );
+        assert_eq!(
+            v(&[(Exited(0), Exit0), (Killed, Expect::Killed)]),
+            Verdict::Passed { serving: 0 }
+        );
+        assert_eq!(
+            v(&[(Exited(1), Exit0), (Killed, Exit0), (Runnable, Serve)]),
+            Verdict::Failed { bad: 2 }
+        );
+        // A serving task that ends fails the system at once, even while
+        // other tasks still run.
+        assert_eq!(
+            v(&[(Runnable, Exit0), (Exited(0), Serve)]),
+            Verdict::Failed { bad: 1 }
+        );
+        assert_eq!(v(&[(Killed, Serve)]), Verdict::Failed { bad: 1 });
     }
 
     #[test]
@@ -153,5 +246,7 @@ mod tests {
         assert!(!t.ended_as_expected());
         t.expect = Expect::Killed;
         assert!(t.ended_as_expected());
+        t.expect = Expect::Serve;
+        assert!(!t.ended_as_expected());
     }
 }

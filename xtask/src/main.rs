@@ -3,6 +3,7 @@
 mod asm_check;
 mod baseline;
 mod bench;
+mod hostcheck;
 mod image;
 mod markers;
 mod qemu;
@@ -29,12 +30,17 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Build the programs and the kernel, boot them under QEMU and stream
-    /// the console; exits 0 only if the system reported success and every
-    /// expected marker appeared.
+    /// the console; once the system's verdict is in, check netd's services
+    /// from the host through the forwarded ports (printed) and stop; exits
+    /// 0 only if the system reported success, every expected marker
+    /// appeared and every host check passed.
     Run {
         /// Seconds before the run is stopped.
         #[arg(long, default_value_t = 60)]
         timeout: u64,
+        /// Keep the system up after the checks until interrupted (Ctrl-C).
+        #[arg(long)]
+        serve: bool,
     },
     /// Run every test: host tests, Miri, asm-check, the QEMU selftest.
     Test {
@@ -68,7 +74,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let root = root();
     let result = match cli.cmd {
-        Cmd::Run { timeout } => test::run_system(&root, Duration::from_secs(timeout)),
+        Cmd::Run { timeout, serve } => test::run_system(&root, Duration::from_secs(timeout), serve),
         Cmd::Test { timeout } => test::test_all(&root, Duration::from_secs(timeout)),
         Cmd::AsmCheck => asm_check::run(&root).map(drop),
         Cmd::Bench { instructions_only } => bench::run(&root, instructions_only),

@@ -100,6 +100,8 @@ pub enum Expect {
     Exit0,
     Killed,
     Refused,
+    /// Never ends: serves until the machine is stopped from outside.
+    Serve,
 }
 
 /// One validated task.
@@ -142,9 +144,10 @@ pub fn parse(text: &str) -> Result<System, String> {
             "exit0" => Expect::Exit0,
             "killed" => Expect::Killed,
             "refused" => Expect::Refused,
+            "serve" => Expect::Serve,
             other => {
                 return Err(format!(
-                    "system.toml: task `{}`: expect = `{other}`; use `exit0`, `killed` or `refused`",
+                    "system.toml: task `{}`: expect = `{other}`; use `exit0`, `killed`, `refused` or `serve`",
                     t.name
                 ));
             }
@@ -217,6 +220,13 @@ pub fn parse(text: &str) -> Result<System, String> {
     Ok(System { tasks })
 }
 
+impl System {
+    /// The tasks that serve until the machine is stopped.
+    pub fn serving(&self) -> impl Iterator<Item = &Task> {
+        self.tasks.iter().filter(|t| t.expect == Expect::Serve)
+    }
+}
+
 /// Reads and validates the file.
 pub fn load(path: &Path) -> Result<System, String> {
     let text = std::fs::read_to_string(path)
@@ -247,6 +257,7 @@ pub fn generate(system: &System, elf_of: impl Fn(&str) -> std::path::PathBuf) ->
             Expect::Exit0 => "Exit0",
             Expect::Killed => "Killed",
             Expect::Refused => "Refused",
+            Expect::Serve => "Serve",
         };
         let _ = writeln!(
             s,
@@ -288,6 +299,10 @@ mod tests {
         rights = ["read", "write", "map", "derive"]
 
         [[task]]
+        name = "server"
+        expect = "serve"
+
+        [[task]]
         name = "probe"
         package = "fault-probe"
         expect = "killed"
@@ -297,7 +312,10 @@ mod tests {
     #[test]
     fn parses_a_good_description() {
         let s = parse(GOOD).unwrap();
-        assert_eq!(s.tasks.len(), 2);
+        assert_eq!(s.tasks.len(), 3);
+        assert_eq!(s.tasks[1].expect, Expect::Serve);
+        let serving: Vec<_> = s.serving().map(|t| t.name.as_str()).collect();
+        assert_eq!(serving, ["server"]);
         assert_eq!(
             s.tasks[0].grants,
             [Grant {
@@ -307,10 +325,10 @@ mod tests {
                 rights: 15
             }]
         );
-        assert_eq!(s.tasks[1].package, "fault-probe");
-        assert_eq!(s.tasks[1].expect, Expect::Killed);
+        assert_eq!(s.tasks[2].package, "fault-probe");
+        assert_eq!(s.tasks[2].expect, Expect::Killed);
         assert_eq!(s.tasks[0].expect, Expect::Exit0);
-        assert_eq!((s.tasks[0].dma_pages, s.tasks[1].dma_pages), (0, 16));
+        assert_eq!((s.tasks[0].dma_pages, s.tasks[2].dma_pages), (0, 16));
         let big = "[[task]]\nname = \"a\"\ndma_pages = 4096\n";
         assert!(parse(big).unwrap_err().contains("over the limit"));
     }
@@ -373,7 +391,7 @@ mod tests {
         assert!(
             parse(expect)
                 .unwrap_err()
-                .contains("use `exit0`, `killed` or `refused`")
+                .contains("use `exit0`, `killed`, `refused` or `serve`")
         );
         assert!(parse("").is_err());
         assert!(parse("[[task]]\nname = \"a\"\ncolour = 1\n").is_err());
@@ -391,6 +409,7 @@ mod tests {
         assert!(src.contains(r#"include_bytes!("/b/fault-probe")"#));
         assert!(src.contains("class: neuron::device::DeviceClass::Rng, instance: 0, rights: 0xf"));
         assert!(src.contains("expect: neuron::task::Expect::Killed"));
+        assert!(src.contains("expect: neuron::task::Expect::Serve"));
         assert!(src.contains("dma_pages: 16,"));
     }
 }

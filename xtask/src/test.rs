@@ -4,12 +4,20 @@
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crate::{TARGET, asm_check, image, markers, qemu, setup};
+use crate::{TARGET, asm_check, hostcheck, image, markers, qemu, setup};
 
 /// The marker list the selftest run is checked against.
 const MARKERS: &str = "xtask/markers.txt";
+/// The kernel's line once every task expected to end has ended as expected.
+const VERDICT: &str = "neuron: all tasks ended as expected";
+/// netd's line once its services listen.
+const NETD_SERVING: &str = "netd: serving ";
+/// How long a serving machine gets to exit after it is asked to stop.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+/// `--serve`: how long the machine stays up unless interrupted.
+const SERVE_FOREVER: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 
 /// The outcome of every check, in the order they ran.
 #[derive(Default)]
@@ -74,9 +82,19 @@ fn run_tests(mut cmd: Command) -> (usize, usize) {
     (passed, failed)
 }
 
-/// Builds, boots and checks the system against the marker list.
-fn selftest(root: &Path, timeout: Duration, echo: bool, tally: &mut Tally) -> Result<(), String> {
+/// Builds, boots and checks the system against the marker list. When tasks
+/// serve until the machine stops, waits for the kernel's verdict, runs the
+/// host-side checks of netd's services through the forwarded ports, then
+/// stops the machine (or, with `serve`, leaves it up until interrupted).
+fn selftest(
+    root: &Path,
+    timeout: Duration,
+    echo: bool,
+    serve: bool,
+    tally: &mut Tally,
+) -> Result<(), String> {
     setup::ensure_qemu()?;
+    let system = crate::system::load(&root.join("system.toml"))?;
     let img = image::build(root)?;
     let list = fs::read_to_string(root.join(MARKERS))
         .map_err(|e| format!("cannot read {MARKERS}: {e}"))?;
@@ -85,7 +103,46 @@ fn selftest(root: &Path, timeout: Duration, echo: bool, tally: &mut Tally) -> Re
         "xtask: booting NEURON under QEMU (timeout {}s)",
         timeout.as_secs()
     );
-    let run = qemu::run(qemu::command(&img.kernel, &img.disk, &[]), timeout, echo)?;
+    let fwd = qemu::Forwards::pick()?;
+    let deadline = Instant::now() + timeout;
+    let cmd = qemu::command(&img.kernel, &img.disk, Some(&fwd), &[]);
+    let mut machine = qemu::Machine::start(cmd, echo)?;
+    let serving = system.serving().count() > 0;
+    let netd = system.serving().any(|t| t.name == "netd");
+    let mut checks = Vec::new();
+    let mut verdict = false;
+    let run = if serving && machine.wait_for(VERDICT, deadline) {
+        verdict = true;
+        if netd {
+            if machine.wait_for(NETD_SERVING, deadline) {
+                println!(
+                    "xtask: netd's services, forwarded from the host:\n{}",
+                    fwd.describe()
+                );
+                checks = hostcheck::run_all(&fwd);
+                if echo {
+                    // Streaming: the rows now, beside the console.
+                    print_checks(&checks);
+                }
+            } else {
+                checks.push(hostcheck::Check {
+                    name: "host checks",
+                    result: Err("netd never reported its services listening".into()),
+                });
+            }
+        }
+        if serve {
+            println!(
+                "xtask: the system stays up until interrupted (Ctrl-C); the services:\n{}",
+                fwd.describe()
+            );
+            machine.finish(Instant::now() + SERVE_FOREVER)?
+        } else {
+            machine.stop(STOP_GRACE)?
+        }
+    } else {
+        machine.finish(deadline)?
+    };
     let found = markers::check(&expected, &run.lines);
 
     println!("\n{:<8} marker", "result");
@@ -94,11 +151,29 @@ fn selftest(root: &Path, timeout: Duration, echo: bool, tally: &mut Tally) -> Re
         println!("{tag:<8} {}{}", if m.ordered { "" } else { "~ " }, m.text);
         tally.record(&format!("marker `{}`", m.text), f.is_some());
     }
-    let exit_ok = run.exit == Some(0);
-    let exit_desc = match (run.timed_out, run.exit) {
-        (true, _) => format!("timed out after {}s", timeout.as_secs()),
-        (false, Some(c)) => format!("exit code {c}"),
-        (false, None) => "killed by a signal".into(),
+    if !echo {
+        print_checks(&checks);
+    }
+    for c in &checks {
+        tally.record(c.name, c.result.is_ok());
+    }
+    // A serving system succeeded if the kernel gave its verdict and the
+    // machine was still up (no task failed since) when xtask stopped it.
+    let exit_ok = if serving {
+        verdict && run.stopped && run.exit == Some(0)
+    } else {
+        run.exit == Some(0)
+    };
+    let exit_desc = match (run.timed_out, run.exit, run.stopped) {
+        (true, _, _) => format!("timed out after {}s", timeout.as_secs()),
+        (false, Some(c), true) => {
+            format!("still serving after the verdict; stopped by xtask (exit code {c})")
+        }
+        (false, Some(c), false) if serving => {
+            format!("exited by itself with code {c} before it was stopped")
+        }
+        (false, Some(c), false) => format!("exit code {c}"),
+        (false, None, _) => "killed by a signal".into(),
     };
     println!(
         "{:<8} QEMU {exit_desc} ({:.1}s)",
@@ -133,11 +208,22 @@ fn selftest(root: &Path, timeout: Duration, echo: bool, tally: &mut Tally) -> Re
     Ok(())
 }
 
-/// `cargo xtask run`.
-pub fn run_system(root: &Path, timeout: Duration) -> Result<(), String> {
+/// Prints the host checks' result rows.
+fn print_checks(checks: &[hostcheck::Check]) {
+    for c in checks {
+        match &c.result {
+            Ok(detail) => println!("{:<8} {}: {detail}", "ok", c.name),
+            Err(why) => println!("{:<8} {}: {why}", "FAILED", c.name),
+        }
+    }
+}
+
+/// `cargo xtask run`; with `serve`, the system stays up after the checks
+/// until interrupted.
+pub fn run_system(root: &Path, timeout: Duration, serve: bool) -> Result<(), String> {
     setup::ensure_target()?;
     let mut tally = Tally::default();
-    selftest(root, timeout, true, &mut tally)?;
+    selftest(root, timeout, true, serve, &mut tally)?;
     if tally.failed.is_empty() {
         println!("xtask: NEURON ran and every expected marker appeared");
         Ok(())
@@ -207,7 +293,7 @@ pub fn test_all(root: &Path, timeout: Duration) -> Result<(), String> {
         }
     }
 
-    if let Err(e) = selftest(root, timeout, false, &mut tally) {
+    if let Err(e) = selftest(root, timeout, false, false, &mut tally) {
         println!("selftest could not run: {e}");
         tally.record("QEMU selftest", false);
     }

@@ -1,6 +1,12 @@
-//! `netd`'s protocol code, pure and host-tested: the DHCP discover it sends
-//! and the offer it waits for.
+//! `netd`'s network code, pure and host-tested: the virtio-net driver as a
+//! smoltcp device, the stack with its echo and HTTP services, and the HTTP
+//! protocol part.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
-pub mod dhcp;
+pub mod device;
+pub mod http;
+pub mod stack;
+pub mod text;
+
+pub use stack::{Address, Events, Netd, Source, Storage, SystemInfo};

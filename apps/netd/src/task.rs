@@ -1,33 +1,35 @@
-//! The task itself: maps the net window, brings the device up, and asks the
-//! network for an address with DHCP.
+//! The task itself: maps the net window, brings the device up, runs the
+//! stack and its services, and never returns while the device works.
+
+use core::fmt::{self, Write};
 
 use mmio_types::DmaRegion;
-use netd::dhcp;
-use nexus_abi::{MapProt, println, sys};
-use nexus_virtio::net::MAX_FRAME;
+use netd::device::Mac;
+use netd::{Netd, Source, Storage, SystemInfo};
+use nexus_abi::{CapKind, MapProt, println, sys};
 use nexus_virtio::{NetError, VirtioMmioWindow, VirtioNet};
+use static_cell::ConstStaticCell;
 
 nexus_abi::entry!(main);
 
 /// Where system.toml puts the virtio-net window.
 const NET_SLOT: usize = 1;
-/// Pages of the receive queue and its buffers (8 frames).
-const RX_PAGES: usize = 4;
-/// Pages of the transmit queue and its buffers (4 frames).
-const TX_PAGES: usize = 2;
+/// Pages of the receive queue and its buffers.
+const RX_PAGES: usize = 8;
+/// Pages of the transmit queue and its buffers.
+const TX_PAGES: usize = 8;
+/// Capability slots a task has (the kernel's `CAP_SLOTS`).
+const CAP_SLOTS: usize = 32;
 
 /// Ticks of `sys::time()` per millisecond (10 MHz timebase on QEMU virt).
 const TICKS_PER_MS: u64 = 10_000;
-/// How long to wait for an offer in all.
-const DEADLINE_MS: u64 = 5_000;
-/// How long to wait before sending the discover again.
-const RESEND_MS: u64 = 500;
 
-type Net = VirtioNet<VirtioMmioWindow>;
+/// The sockets' memory, taken once.
+static STORAGE: ConstStaticCell<Storage<'static>> = ConstStaticCell::new(Storage::new());
 
 fn main() -> i32 {
     match run() {
-        Ok(()) => 0,
+        Ok(never) => match never {},
         Err(why) => {
             println!("netd: FAIL {why}");
             1
@@ -35,39 +37,74 @@ fn main() -> i32 {
     }
 }
 
-fn run() -> Result<(), &'static str> {
+fn now_ms() -> u64 {
+    sys::time() / TICKS_PER_MS
+}
+
+fn run() -> Result<core::convert::Infallible, &'static str> {
     let token =
         sys::mmio_map(NET_SLOT, MapProt::RW).map_err(|_| "mmio_map of the net window failed")?;
     let window = VirtioMmioWindow::from_token(token).map_err(|_| "the net window is not 4 KiB")?;
     let rx = DmaRegion::new(sys::dma_alloc(RX_PAGES).map_err(|_| "dma_alloc for rx failed")?);
     let tx = DmaRegion::new(sys::dma_alloc(TX_PAGES).map_err(|_| "dma_alloc for tx failed")?);
-    let mut net = VirtioNet::new(window, rx, tx).map_err(|f| init_why(f.error))?;
+    let net = VirtioNet::new(window, rx, tx).map_err(|f| init_why(f.error))?;
     let m = net.mac();
     println!(
-        "netd: virtio-net ready: mac {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}, {} rx / {} tx buffers",
-        m[0],
-        m[1],
-        m[2],
-        m[3],
-        m[4],
-        m[5],
+        "netd: virtio-net ready: mac {}, {} rx / {} tx buffers",
+        Mac(m),
         net.rx_queue_size(),
         net.tx_queue_size()
     );
-
-    let yiaddr = dhcp_offer(&mut net)?;
-    println!("SELFTEST: virtio-net dhcp ok");
-    println!(
-        "netd: offered {}.{}.{}.{}",
-        yiaddr[0], yiaddr[1], yiaddr[2], yiaddr[3]
-    );
-
-    let (window, rx, tx) = net.into_parts();
-    sys::mmio_unmap(window.unmap()).map_err(|_| "mmio_unmap failed")?;
-    for region in [rx, tx] {
-        sys::dma_free(region.into_token()).map_err(|_| "dma_free failed")?;
+    let start = sys::time();
+    let seed = start ^ u64::from_be_bytes([0, 0, m[0], m[1], m[2], m[3], m[4], m[5]]);
+    let mut netd = Netd::new(net, STORAGE.take(), start / TICKS_PER_MS, seed);
+    let mut leased = false;
+    let mut serving = false;
+    loop {
+        let events = netd.poll(now_ms(), &TaskView);
+        if let Some(a) = events.configured {
+            match a.source {
+                Source::Dhcp => {
+                    if !leased {
+                        leased = true;
+                        // A whole DHCP exchange (discover, offer, request,
+                        // ack) went through the driver and the stack.
+                        println!("SELFTEST: virtio-net dhcp ok");
+                    }
+                    println!("netd: address {} from DHCP", a.cidr);
+                }
+                Source::Static => println!(
+                    "netd: no DHCP lease; static address {} (DHCP goes on)",
+                    a.cidr
+                ),
+            }
+            if !serving {
+                serving = true;
+                println!(
+                    "netd: serving tcp echo :7, udp echo :7, http :80 at {}",
+                    a.cidr.address()
+                );
+            }
+        }
+        if events.lease_lost {
+            println!("netd: the DHCP lease was lost");
+        }
+        if let Some(e) = netd.nic().broken() {
+            println!("netd: the device was given up on: {e:?}");
+            return Err("the virtio-net device broke the queue protocol");
+        }
+        if !events.busy {
+            idle(&mut netd);
+        }
     }
-    Ok(())
+}
+
+/// Waits between rounds with nothing to do. The driver polls, so this only
+/// gives the processor to other tasks; once the device's interrupt can be
+/// waited for, this becomes that wait, bounded by `poll_delay_ms` (when the
+/// stack's next timer is due).
+fn idle<T: nexus_virtio::net::NetTransport>(_netd: &mut Netd<'_, T>) {
+    sys::yield_now();
 }
 
 fn init_why(error: NetError) -> &'static str {
@@ -78,50 +115,42 @@ fn init_why(error: NetError) -> &'static str {
     }
 }
 
-/// Broadcasts a DHCPDISCOVER (again every [`RESEND_MS`]) until a DHCPOFFER
-/// for its transaction arrives or [`DEADLINE_MS`] pass; returns the
-/// offered address.
-fn dhcp_offer(net: &mut Net) -> Result<[u8; 4], &'static str> {
-    let mac = net.mac();
-    let start = sys::time();
-    let xid = transaction_id(mac, start);
-    let discover = dhcp::discover(mac, xid);
-    let mut frame = [0u8; MAX_FRAME];
-    let mut next_send = start;
-    let mut sends = 0u32;
-    loop {
-        let now = sys::time();
-        if now.wrapping_sub(start) >= DEADLINE_MS * TICKS_PER_MS {
-            println!("netd: no offer after {sends} discovers");
-            return Err("no DHCPOFFER within 5 s");
-        }
-        if now >= next_send {
-            match net.send(&discover) {
-                // A full queue only delays this resend.
-                Ok(()) | Err(NetError::QueueFull) => {}
-                Err(_) => return Err("sending the DHCPDISCOVER failed"),
-            }
-            sends += 1;
-            next_send = now + RESEND_MS * TICKS_PER_MS;
-        }
-        match net.poll_recv(&mut frame) {
-            None => sys::yield_now(),
-            Some(Ok(len)) => match dhcp::parse_offer(&frame[..len], mac, xid) {
-                Ok(yiaddr) => return Ok(yiaddr),
-                Err(dhcp::NotOffer::OtherType(t)) => {
-                    println!("netd: ignoring a DHCP message of type {t}");
-                }
-                Err(_) => {}
-            },
-            // A dropped frame (too long, bad length) is not fatal.
-            Some(Err(NetError::BufferTooSmall(_) | NetError::BadUsedLen(_))) => {}
-            Some(Err(_)) => return Err("the device broke the queue protocol"),
-        }
-    }
-}
+/// What netd can see of the system: itself and its own capabilities (the
+/// kernel offers no call that lists other tasks or devices).
+struct TaskView;
 
-/// A transaction id that differs from boot to boot and from card to card.
-fn transaction_id(mac: [u8; 6], now: u64) -> u32 {
-    let low = u32::from_be_bytes([mac[2], mac[3], mac[4], mac[5]]);
-    (now as u32) ^ (now >> 32) as u32 ^ low.rotate_left(16)
+impl SystemInfo for TaskView {
+    fn describe(&self, out: &mut dyn Write) -> fmt::Result {
+        writeln!(
+            out,
+            "tasks: netd (this task; no system call lists the others)"
+        )?;
+        writeln!(out, "capabilities of netd:")?;
+        for slot in 0..CAP_SLOTS {
+            let Ok(info) = sys::cap_info(slot) else {
+                continue;
+            };
+            let kind = match info.kind {
+                CapKind::Task => "the task itself",
+                CapKind::DeviceMmio => "device window",
+                CapKind::Dma => "DMA memory",
+            };
+            write!(out, "  slot {slot}: {kind}")?;
+            if info.len > 0 {
+                write!(out, ", {} bytes", info.len)?;
+            }
+            let mut rights = info.rights.iter_names().map(|(n, _)| n).peekable();
+            if rights.peek().is_some() {
+                write!(out, ", rights")?;
+                for r in rights {
+                    out.write_char(' ')?;
+                    for c in r.chars() {
+                        out.write_char(c.to_ascii_lowercase())?;
+                    }
+                }
+            }
+            writeln!(out)?;
+        }
+        Ok(())
+    }
 }

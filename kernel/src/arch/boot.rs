@@ -58,6 +58,8 @@ pub fn kmain(hartid: usize, dtb: usize, specs: &'static [TaskSpec]) -> ! {
         k.tasks[i] = load_task(k, spec);
     }
     grant_devices(k, specs, &devices);
+    // A system whose only tasks that end were refused is judged now.
+    k.judge();
     cpu::set_timer_in(k.quantum);
     let first = k.schedule(MAX_TASKS - 1);
     // SAFETY: `first` is the frame of the task just made current, in

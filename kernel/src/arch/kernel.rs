@@ -4,7 +4,7 @@ use core::cell::UnsafeCell;
 
 use crate::cap::Object;
 use crate::pagetable::PageTable;
-use crate::task::{MAX_TASKS, State, Task, TrapFrame, next_runnable};
+use crate::task::{Expect, MAX_TASKS, State, Task, TrapFrame, Verdict, next_runnable, verdict};
 
 use super::console::kprintln;
 use super::cpu;
@@ -28,6 +28,8 @@ pub struct Kernel {
     pub boot_failures: usize,
     /// The page-table root in `satp` (0 before the first task runs).
     pub active_root: usize,
+    /// Whether the verdict was given while serving tasks go on.
+    pub judged: bool,
 }
 
 /// Where the trap entry goes after the handler (returned in `a0`/`a1`).
@@ -66,6 +68,7 @@ static KERNEL: Global = Global(UnsafeCell::new(Kernel {
     quantum: 0,
     boot_failures: 0,
     active_root: 0,
+    judged: false,
 }));
 
 /// The kernel state.
@@ -105,6 +108,30 @@ impl Kernel {
                 self.active_root = kpt.root();
             }
             space.destroy(&mut self.mem);
+        }
+        self.judge();
+    }
+
+    /// Judges the system (after boot and whenever a task ends): a mismatch
+    /// fails the machine at once; once every task expected to end has
+    /// ended as expected, reports success, and stops the machine unless
+    /// tasks that serve until it is stopped go on.
+    pub fn judge(&mut self) {
+        let states = self.tasks.iter().flatten().map(|t| (t.state, t.expect));
+        match verdict(states) {
+            Verdict::Pending => {}
+            Verdict::Passed { serving } if serving > 0 && self.boot_failures == 0 => {
+                if !self.judged {
+                    self.judged = true;
+                    kprintln!("neuron: all tasks ended as expected");
+                    for t in self.tasks.iter().flatten() {
+                        if t.expect == Expect::Serve {
+                            kprintln!("neuron: task {} serves until the machine stops", t.name);
+                        }
+                    }
+                }
+            }
+            Verdict::Passed { .. } | Verdict::Failed { .. } => self.finish(),
         }
     }
 
@@ -167,14 +194,24 @@ impl Kernel {
         &task.frame
     }
 
-    /// Every task has ended: report and stop QEMU, with success only if
-    /// each ended as the system description expects.
+    /// Reports and stops QEMU, with success only if every task expected to
+    /// end ended as the system description expects and no serving task
+    /// ended.
     fn finish(&mut self) -> ! {
         let mut bad = self.boot_failures;
         for t in self.tasks.iter().flatten() {
-            if !t.ended_as_expected() {
+            let ok = match t.expect {
+                Expect::Serve => !t.state.has_ended(),
+                _ => t.ended_as_expected(),
+            };
+            if !ok {
+                let how = if t.state.has_ended() {
+                    "ended"
+                } else {
+                    "still running:"
+                };
                 kprintln!(
-                    "neuron: task {} ended {:?}, expected {:?}",
+                    "neuron: task {} {how} {:?}, expected {:?}",
                     t.name,
                     t.state,
                     t.expect

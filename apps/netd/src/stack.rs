@@ -1,0 +1,547 @@
+//! The TCP/IP stack (smoltcp) on the virtio-net driver, and the services
+//! netd answers itself: TCP and UDP echo on port 7, HTTP on port 80.
+//!
+//! Everything here is plain code over a [`NetTransport`], so the host tests
+//! drive it through a fake device exactly as the task drives the real one.
+//! [`Netd::poll`] does one round of work and never blocks: the task decides
+//! how to wait between rounds ([`Netd::poll_delay_ms`] says how long it may).
+//!
+//! Memory is fixed: the caller hands in one [`Storage`] (a `static` in the
+//! task), carved into socket buffers at start. No allocator is needed.
+
+use core::fmt::{self, Write};
+
+use nexus_virtio::VirtioNet;
+use nexus_virtio::net::NetTransport;
+use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet, SocketStorage};
+use smoltcp::socket::{dhcpv4, tcp, udp};
+use smoltcp::storage::PacketMetadata;
+use smoltcp::time::{Duration, Instant};
+use smoltcp::wire::{EthernetAddress, IpCidr, Ipv4Address, Ipv4Cidr};
+
+use crate::device::{LinkStats, Mac, Nic};
+use crate::http::{self, Parsed, Status};
+use crate::text::Text;
+
+/// The echo port (TCP and UDP).
+pub const ECHO_PORT: u16 = 7;
+/// The HTTP port.
+pub const HTTP_PORT: u16 = 80;
+
+/// The address used when no DHCP lease arrives within [`DHCP_WAIT_MS`]:
+/// the guest address of QEMU's user network.
+pub const STATIC_ADDRESS: Ipv4Cidr = Ipv4Cidr::new(Ipv4Address::new(10, 0, 2, 15), 24);
+/// The gateway used with [`STATIC_ADDRESS`].
+pub const STATIC_GATEWAY: Ipv4Address = Ipv4Address::new(10, 0, 2, 2);
+/// The static fallback configuration.
+const STATIC: Address = Address {
+    cidr: STATIC_ADDRESS,
+    gateway: Some(STATIC_GATEWAY),
+    source: Source::Static,
+};
+/// How long to wait for a DHCP lease before using the static address (DHCP
+/// keeps trying, and a later lease replaces it).
+pub const DHCP_WAIT_MS: u64 = 5_000;
+
+/// TCP echo sockets with large buffers. Listening sockets take connections
+/// in order, so a lone bulk transfer gets one of these.
+pub const BIG_ECHO_SOCKETS: usize = 4;
+/// TCP echo sockets with small buffers, for many concurrent connections.
+pub const SMALL_ECHO_SOCKETS: usize = 56;
+/// TCP echo connections served at once.
+pub const ECHO_SOCKETS: usize = BIG_ECHO_SOCKETS + SMALL_ECHO_SOCKETS;
+/// HTTP connections served at once.
+pub const HTTP_SOCKETS: usize = 8;
+/// Every socket: the echo and HTTP sockets, UDP echo and the DHCP client.
+pub const SOCKETS: usize = ECHO_SOCKETS + HTTP_SOCKETS + 2;
+
+const BIG_BUF: usize = 16 * 1024;
+const SMALL_BUF: usize = 2 * 1024;
+const HTTP_RX: usize = 1024;
+const HTTP_TX: usize = 4096;
+/// The longest request head accepted (longer gets 431).
+const HTTP_HEAD_MAX: usize = 512;
+const UDP_PACKETS: usize = 16;
+const UDP_BYTES: usize = 16 * 1024;
+/// Bytes of socket buffers in all.
+pub const ARENA: usize = BIG_ECHO_SOCKETS * 2 * BIG_BUF
+    + SMALL_ECHO_SOCKETS * 2 * SMALL_BUF
+    + HTTP_SOCKETS * (HTTP_RX + HTTP_TX)
+    + 2 * UDP_BYTES;
+
+/// How long a TCP connection may leave data (or a SYN-ACK) unacknowledged
+/// before it is aborted: half-open connections do not hold a socket.
+const TCP_TIMEOUT: Duration = Duration::from_secs(10);
+/// Idle time after which a keep-alive probes the peer (and the timeout
+/// above then ends a connection whose peer is gone).
+const TCP_KEEP_ALIVE: Duration = Duration::from_secs(30);
+
+/// The memory of the stack's sockets.
+pub struct Storage<'a> {
+    sockets: [SocketStorage<'a>; SOCKETS],
+    udp_rx_meta: [PacketMetadata<udp::UdpMetadata>; UDP_PACKETS],
+    udp_tx_meta: [PacketMetadata<udp::UdpMetadata>; UDP_PACKETS],
+    bytes: [u8; ARENA],
+}
+
+impl Storage<'_> {
+    /// Empty storage (a constant, so the task can keep it in a `static`).
+    pub const fn new() -> Self {
+        Storage {
+            sockets: [SocketStorage::EMPTY; SOCKETS],
+            udp_rx_meta: [PacketMetadata::EMPTY; UDP_PACKETS],
+            udp_tx_meta: [PacketMetadata::EMPTY; UDP_PACKETS],
+            bytes: [0; ARENA],
+        }
+    }
+}
+
+impl Default for Storage<'_> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Where the address in use came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// A DHCP lease.
+    Dhcp,
+    /// The static fallback.
+    Static,
+}
+
+/// The interface's IPv4 configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Address {
+    /// Address and prefix.
+    pub cidr: Ipv4Cidr,
+    /// Default gateway, if any.
+    pub gateway: Option<Ipv4Address>,
+    /// Where it came from.
+    pub source: Source,
+}
+
+/// What happened in one [`Netd::poll`] that the task may want to report.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Events {
+    /// Frames moved or a socket changed: poll again at once.
+    pub busy: bool,
+    /// The address changed to this (a lease, or the fallback).
+    pub configured: Option<Address>,
+    /// A DHCP lease was lost.
+    pub lease_lost: bool,
+}
+
+/// What the services have done so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ServiceStats {
+    /// TCP echo connections accepted.
+    pub echo_connections: u64,
+    /// Bytes echoed over TCP.
+    pub echo_bytes: u64,
+    /// UDP datagrams echoed.
+    pub udp_datagrams: u64,
+    /// UDP datagrams that could not be echoed (no room to send).
+    pub udp_dropped: u64,
+    /// HTTP requests answered (any status).
+    pub http_requests: u64,
+}
+
+/// What the task knows of the system beyond the stack, for the status
+/// page (tasks, devices).
+pub trait SystemInfo {
+    /// Writes it as lines of text.
+    fn describe(&self, out: &mut dyn Write) -> fmt::Result;
+}
+
+/// One HTTP connection's request head, as received so far.
+#[derive(Clone, Copy)]
+struct HttpConn {
+    head: [u8; HTTP_HEAD_MAX],
+    len: usize,
+    answered: bool,
+}
+
+impl HttpConn {
+    const NEW: HttpConn = HttpConn {
+        head: [0; HTTP_HEAD_MAX],
+        len: 0,
+        answered: false,
+    };
+}
+
+/// The stack, its sockets and the services' state.
+pub struct Netd<'a, T: NetTransport> {
+    nic: Nic<T>,
+    iface: Interface,
+    sockets: SocketSet<'a>,
+    dhcp: SocketHandle,
+    udp: SocketHandle,
+    echo: [SocketHandle; ECHO_SOCKETS],
+    /// Whether each echo socket's current connection has been counted.
+    echo_counted: [bool; ECHO_SOCKETS],
+    http: [SocketHandle; HTTP_SOCKETS],
+    http_conns: [HttpConn; HTTP_SOCKETS],
+    address: Option<Address>,
+    started_ms: u64,
+    stats: ServiceStats,
+}
+
+/// Takes the first `n` bytes off `arena`.
+fn carve<'a>(arena: &mut &'a mut [u8], n: usize) -> &'a mut [u8] {
+    let (head, tail) = core::mem::take(arena).split_at_mut(n);
+    *arena = tail;
+    head
+}
+
+impl<'a, T: NetTransport> Netd<'a, T> {
+    /// Builds the stack on an initialised driver: the interface with the
+    /// card's MAC address, a DHCP client, and every service socket
+    /// listening. `seed` seeds the stack's choices (initial sequence
+    /// numbers, ports); `now_ms` is the current time.
+    pub fn new(net: VirtioNet<T>, storage: &'a mut Storage<'a>, now_ms: u64, seed: u64) -> Self {
+        let mut nic = Nic::new(net);
+        let mut config = Config::new(EthernetAddress(nic.driver().mac()).into());
+        config.random_seed = seed;
+        let iface = Interface::new(config, &mut nic, instant(now_ms));
+
+        let Storage {
+            sockets,
+            udp_rx_meta,
+            udp_tx_meta,
+            bytes,
+        } = storage;
+        let mut arena: &'a mut [u8] = &mut bytes[..];
+        let mut set = SocketSet::new(&mut sockets[..]);
+        let dhcp = set.add(dhcpv4::Socket::new());
+        let udp_rx = udp::PacketBuffer::new(&mut udp_rx_meta[..], carve(&mut arena, UDP_BYTES));
+        let udp_tx = udp::PacketBuffer::new(&mut udp_tx_meta[..], carve(&mut arena, UDP_BYTES));
+        let udp = set.add(udp::Socket::new(udp_rx, udp_tx));
+        let mut tcp_socket = |rx: usize, tx: usize| {
+            let rx = tcp::SocketBuffer::new(carve(&mut arena, rx));
+            let tx = tcp::SocketBuffer::new(carve(&mut arena, tx));
+            set.add(tcp::Socket::new(rx, tx))
+        };
+        let echo = core::array::from_fn(|i| {
+            let len = if i < BIG_ECHO_SOCKETS {
+                BIG_BUF
+            } else {
+                SMALL_BUF
+            };
+            tcp_socket(len, len)
+        });
+        let http = core::array::from_fn(|_| tcp_socket(HTTP_RX, HTTP_TX));
+        let mut netd = Netd {
+            nic,
+            iface,
+            sockets: set,
+            dhcp,
+            udp,
+            echo,
+            echo_counted: [false; ECHO_SOCKETS],
+            http,
+            http_conns: [HttpConn::NEW; HTTP_SOCKETS],
+            address: None,
+            started_ms: now_ms,
+            stats: ServiceStats::default(),
+        };
+        // Binding a fresh UDP socket to a non-zero port cannot fail.
+        let _ = netd.sockets.get_mut::<udp::Socket>(udp).bind(ECHO_PORT);
+        netd.listen_all();
+        netd
+    }
+
+    /// The card and its counts.
+    pub fn nic(&self) -> &Nic<T> {
+        &self.nic
+    }
+
+    /// The address in use, if any yet.
+    pub fn address(&self) -> Option<Address> {
+        self.address
+    }
+
+    /// What the services have done so far.
+    pub fn stats(&self) -> ServiceStats {
+        self.stats
+    }
+
+    /// The frame counts of the link.
+    pub fn link_stats(&self) -> LinkStats {
+        self.nic.stats()
+    }
+
+    /// Gives the driver back.
+    pub fn into_driver(self) -> VirtioNet<T> {
+        self.nic.into_driver()
+    }
+
+    /// One round: frames in and out, DHCP, then every service. Never
+    /// blocks. `system` fills the status page.
+    pub fn poll(&mut self, now_ms: u64, system: &dyn SystemInfo) -> Events {
+        let now = instant(now_ms);
+        let before = self.nic.stats();
+        let mut events = Events::default();
+        let changed = self.iface.poll(now, &mut self.nic, &mut self.sockets);
+        events.busy |= changed == smoltcp::iface::PollResult::SocketStateChanged;
+        self.dhcp(now_ms, &mut events);
+        let moved = self.serve_udp() + self.serve_echo() + self.serve_http(now_ms, system);
+        if moved > 0 {
+            // Send what the services queued without waiting for a round.
+            self.iface.poll(now, &mut self.nic, &mut self.sockets);
+            events.busy = true;
+        }
+        events.busy |= self.nic.stats() != before;
+        events
+    }
+
+    /// How long the task may wait (for a frame) before the next
+    /// [`poll`](Self::poll) is due for timers; `None`: only a frame needs it.
+    pub fn poll_delay_ms(&mut self, now_ms: u64) -> Option<u64> {
+        self.iface
+            .poll_delay(instant(now_ms), &self.sockets)
+            .map(|d| d.total_millis())
+    }
+
+    /// Puts every closed service socket back to listening.
+    fn listen_all(&mut self) {
+        for &h in self.echo.iter().chain(&self.http) {
+            let s = self.sockets.get_mut::<tcp::Socket>(h);
+            if !s.is_open() {
+                let port = if self.echo.contains(&h) {
+                    ECHO_PORT
+                } else {
+                    HTTP_PORT
+                };
+                s.set_timeout(Some(TCP_TIMEOUT));
+                s.set_keep_alive(Some(TCP_KEEP_ALIVE));
+                // Listening on a closed socket with a non-zero port cannot fail.
+                let _ = s.listen(port);
+            }
+        }
+    }
+
+    fn dhcp(&mut self, now_ms: u64, events: &mut Events) {
+        let event = self.sockets.get_mut::<dhcpv4::Socket>(self.dhcp).poll();
+        let address = match event {
+            Some(dhcpv4::Event::Configured(config)) => Address {
+                cidr: config.address,
+                gateway: config.router,
+                source: Source::Dhcp,
+            },
+            // Also reported once at start, before any lease: only a lease
+            // that was in use is lost.
+            Some(dhcpv4::Event::Deconfigured)
+                if self.address.is_some_and(|a| a.source == Source::Dhcp) =>
+            {
+                events.lease_lost = true;
+                STATIC
+            }
+            _ if self.address.is_none()
+                && now_ms.saturating_sub(self.started_ms) >= DHCP_WAIT_MS =>
+            {
+                STATIC
+            }
+            _ => return,
+        };
+        self.configure(address);
+        events.configured = Some(address);
+    }
+
+    fn configure(&mut self, address: Address) {
+        self.iface.update_ip_addrs(|addrs| {
+            addrs.clear();
+            // One address always fits.
+            let _ = addrs.push(IpCidr::Ipv4(address.cidr));
+        });
+        let routes = self.iface.routes_mut();
+        routes.remove_default_ipv4_route();
+        if let Some(gw) = address.gateway {
+            // The table holds several routes; the default one was just removed.
+            let _ = routes.add_default_ipv4_route(gw);
+        }
+        self.address = Some(address);
+    }
+
+    /// Echoes every datagram received on port 7 to its sender; returns the
+    /// bytes echoed.
+    fn serve_udp(&mut self) -> usize {
+        let s = self.sockets.get_mut::<udp::Socket>(self.udp);
+        let mut moved = 0;
+        let mut tmp = [0u8; 1500];
+        while s.can_recv() {
+            let Ok((data, meta)) = s.recv() else { break };
+            let n = data.len().min(tmp.len());
+            tmp[..n].copy_from_slice(&data[..n]);
+            if n == data.len() && s.send_slice(&tmp[..n], meta).is_ok() {
+                self.stats.udp_datagrams += 1;
+                moved += n.max(1);
+            } else {
+                self.stats.udp_dropped += 1;
+            }
+        }
+        moved
+    }
+
+    /// Moves what each echo connection received into its send buffer, as
+    /// far as there is room; closes a connection the peer closed once
+    /// everything is echoed. Returns the bytes moved.
+    fn serve_echo(&mut self) -> usize {
+        let mut moved = 0;
+        let mut tmp = [0u8; 4096];
+        let mut reopen = false;
+        for (i, &h) in self.echo.iter().enumerate() {
+            let s = self.sockets.get_mut::<tcp::Socket>(h);
+            if !s.is_open() {
+                self.echo_counted[i] = false;
+                reopen = true;
+                continue;
+            }
+            if s.is_active() && !self.echo_counted[i] {
+                self.echo_counted[i] = true;
+                self.stats.echo_connections += 1;
+            }
+            while s.can_recv() {
+                let room = s.send_capacity() - s.send_queue();
+                if room == 0 || !s.may_send() {
+                    break;
+                }
+                let want = room.min(tmp.len());
+                let n = s.recv_slice(&mut tmp[..want]).unwrap_or(0);
+                if n == 0 {
+                    break;
+                }
+                if s.send_slice(&tmp[..n]) != Ok(n) {
+                    // Cannot happen with the room checked above; if it
+                    // did, the echo would be wrong: end the connection.
+                    s.abort();
+                    break;
+                }
+                moved += n;
+            }
+            if s.state() == tcp::State::CloseWait && s.recv_queue() == 0 && s.send_queue() == 0 {
+                s.close();
+            }
+        }
+        self.stats.echo_bytes += moved as u64;
+        if reopen {
+            self.listen_all();
+        }
+        moved
+    }
+
+    /// Reads each HTTP connection's request head and answers it once whole
+    /// (or malformed, or too long), then closes the connection. Returns
+    /// the bytes queued.
+    fn serve_http(&mut self, now_ms: u64, system: &dyn SystemInfo) -> usize {
+        let mut queued = 0;
+        let mut reopen = false;
+        for i in 0..HTTP_SOCKETS {
+            let h = self.http[i];
+            let conn = &mut self.http_conns[i];
+            let s = self.sockets.get_mut::<tcp::Socket>(h);
+            if !s.is_open() {
+                *conn = HttpConn::NEW;
+                reopen = true;
+                continue;
+            }
+            if conn.answered {
+                continue;
+            }
+            if s.can_recv() {
+                conn.len += s.recv_slice(&mut conn.head[conn.len..]).unwrap_or(0);
+            }
+            let (status, head_only) = match http::parse(&conn.head[..conn.len]) {
+                Parsed::Request { method, path } => (http::route(method, path), method == "HEAD"),
+                Parsed::Bad => (Status::BadRequest, false),
+                Parsed::Incomplete if conn.len == HTTP_HEAD_MAX => (Status::TooLarge, false),
+                Parsed::Incomplete => {
+                    if s.state() == tcp::State::CloseWait && !s.can_recv() {
+                        // The peer closed before a whole request.
+                        s.close();
+                        conn.answered = true;
+                    }
+                    continue;
+                }
+            };
+            // Counted first, so the page counts the request it answers.
+            self.stats.http_requests += 1;
+            let mut body = Text::<2048>::new();
+            if status == Status::Ok {
+                // A page too long for the buffer is cut short, not failed.
+                let _ = self.write_page(&mut body, now_ms, system);
+            } else {
+                let (code, reason) = status.line();
+                let _ = writeln!(body, "{code} {reason}");
+            }
+            let mut head = Text::<256>::new();
+            // The head is far shorter than its buffer.
+            let _ = http::write_head(&mut head, status, body.len());
+            let s = self.sockets.get_mut::<tcp::Socket>(h);
+            let body = if head_only { &[][..] } else { body.as_bytes() };
+            let room = s.send_capacity() - s.send_queue();
+            if room >= head.len() + body.len() {
+                let _ = s.send_slice(head.as_bytes());
+                let _ = s.send_slice(body);
+                queued += head.len() + body.len();
+                s.close();
+            } else {
+                s.abort();
+            }
+            self.http_conns[i].answered = true;
+        }
+        if reopen {
+            self.listen_all();
+        }
+        queued
+    }
+
+    /// The status page: uptime, the network, the link, the services, and
+    /// what `system` tells of tasks and devices.
+    fn write_page(&self, out: &mut dyn Write, now_ms: u64, system: &dyn SystemInfo) -> fmt::Result {
+        writeln!(out, "NEURON status (served by netd)")?;
+        writeln!(out, "uptime: {}.{:03} s", now_ms / 1000, now_ms % 1000)?;
+        match self.address {
+            Some(a) => {
+                let source = match a.source {
+                    Source::Dhcp => "DHCP lease",
+                    Source::Static => "static fallback",
+                };
+                write!(out, "address: {} ({source})", a.cidr)?;
+                if let Some(gw) = a.gateway {
+                    write!(out, ", gateway {gw}")?;
+                }
+                writeln!(out)?;
+            }
+            None => writeln!(out, "address: none yet")?,
+        }
+        let net = self.nic.driver();
+        let l = self.nic.stats();
+        writeln!(
+            out,
+            "link: virtio-net mac {}, \
+             {} rx / {} tx buffers; frames in {} (dropped {}), out {} (dropped {})",
+            Mac(net.mac()),
+            net.rx_queue_size(),
+            net.tx_queue_size(),
+            l.rx_frames,
+            l.rx_dropped,
+            l.tx_frames,
+            l.tx_dropped
+        )?;
+        let s = self.stats;
+        writeln!(
+            out,
+            "services: tcp echo :{ECHO_PORT} ({} connections, {} bytes), \
+             udp echo :{ECHO_PORT} ({} datagrams), http :{HTTP_PORT} ({} requests)",
+            s.echo_connections, s.echo_bytes, s.udp_datagrams, s.http_requests
+        )?;
+        system.describe(out)
+    }
+}
+
+/// smoltcp's time from milliseconds since boot.
+fn instant(ms: u64) -> Instant {
+    Instant::from_millis(i64::try_from(ms).unwrap_or(i64::MAX))
+}
