@@ -9,6 +9,7 @@
 pub mod bitmap;
 pub mod cap;
 pub mod device;
+pub mod devtree;
 pub mod elf;
 pub mod fault;
 pub mod mem;

@@ -35,6 +35,10 @@ enum Cmd {
         /// Seconds before the run is stopped.
         #[arg(long, default_value_t = 60)]
         timeout: u64,
+        /// An argument appended to QEMU's command line (repeatable), to try
+        /// other machine configurations: `--qemu-arg=-smp --qemu-arg=4`.
+        #[arg(long = "qemu-arg", allow_hyphen_values = true)]
+        qemu_args: Vec<String>,
     },
     /// Run every test: host tests, Miri, asm-check, the QEMU selftest.
     Test {
@@ -68,7 +72,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let root = root();
     let result = match cli.cmd {
-        Cmd::Run { timeout } => test::run_system(&root, Duration::from_secs(timeout)),
+        Cmd::Run { timeout, qemu_args } => {
+            test::run_system(&root, Duration::from_secs(timeout), &qemu_args)
+        }
         Cmd::Test { timeout } => test::test_all(&root, Duration::from_secs(timeout)),
         Cmd::AsmCheck => asm_check::run(&root).map(drop),
         Cmd::Bench { instructions_only } => bench::run(&root, instructions_only),

@@ -18,34 +18,94 @@ pub struct Run {
     pub elapsed: Duration,
 }
 
-/// The machine: `virt`, OpenSBI, 128 MiB, the modern virtio-mmio transport,
-/// with a virtio-blk (on `disk`), a virtio-net (user networking) and a
-/// virtio-rng. Devices fill transport slots from the top: blk, net, rng.
+/// A virtio device of the machine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dev {
+    /// virtio-blk on the disk image.
+    Blk,
+    /// virtio-net on QEMU's user network.
+    Net,
+    /// virtio-rng.
+    Rng,
+}
+
+/// A QEMU `virt` machine to boot NEURON on.
+#[derive(Clone, Debug)]
+pub struct Machine {
+    /// `-m`.
+    pub memory: String,
+    /// The virtio devices, in command-line order (virtio-mmio fills
+    /// transport slots from the top down in this order).
+    pub devices: Vec<Dev>,
+    /// The modern virtio-mmio transport (`force-legacy=false`); QEMU's
+    /// default is the legacy one.
+    pub modern: bool,
+    /// Attach the disk read-only.
+    pub readonly_disk: bool,
+    /// Further arguments, passed last.
+    pub extra: Vec<String>,
+}
+
+impl Default for Machine {
+    /// The machine `run` and `test` use: 128 MiB, one hart, the modern
+    /// transport, virtio-blk, virtio-net and virtio-rng (in slots 7, 6, 5).
+    fn default() -> Self {
+        Machine {
+            memory: "128M".into(),
+            devices: vec![Dev::Blk, Dev::Net, Dev::Rng],
+            modern: true,
+            readonly_disk: false,
+            extra: Vec::new(),
+        }
+    }
+}
+
+/// The standard [`Machine`] with `extra` arguments.
 pub fn command(kernel: &Path, disk: &Path, extra: &[String]) -> Command {
+    let machine = Machine {
+        extra: extra.to_vec(),
+        ..Machine::default()
+    };
+    machine_command(kernel, disk, &machine)
+}
+
+/// The QEMU command line booting `kernel` on `machine`, with `disk` behind
+/// its virtio-blk.
+pub fn machine_command(kernel: &Path, disk: &Path, machine: &Machine) -> Command {
     let mut c = Command::new("qemu-system-riscv64");
-    c.args([
-        "-machine",
-        "virt",
-        "-bios",
-        "default",
-        "-nographic",
-        "-m",
-        "128M",
-    ]);
-    c.args(["-global", "virtio-mmio.force-legacy=false"]);
-    c.arg("-drive").arg(format!(
-        "file={},if=none,format=raw,id=blk0",
-        disk.display()
-    ));
-    c.args(["-device", "virtio-blk-device,drive=blk0"]);
-    c.args([
-        "-netdev",
-        "user,id=net0",
-        "-device",
-        "virtio-net-device,netdev=net0",
-    ]);
-    c.args(["-device", "virtio-rng-device"]);
-    c.args(extra);
+    c.args(["-machine", "virt", "-bios", "default", "-nographic", "-m"]);
+    c.arg(&machine.memory);
+    if machine.modern {
+        c.args(["-global", "virtio-mmio.force-legacy=false"]);
+    }
+    for dev in &machine.devices {
+        match dev {
+            Dev::Blk => {
+                c.arg("-drive").arg(format!(
+                    "file={},if=none,format=raw,id=blk0{}",
+                    disk.display(),
+                    if machine.readonly_disk {
+                        ",readonly=on"
+                    } else {
+                        ""
+                    }
+                ));
+                c.args(["-device", "virtio-blk-device,drive=blk0"]);
+            }
+            Dev::Net => {
+                c.args([
+                    "-netdev",
+                    "user,id=net0",
+                    "-device",
+                    "virtio-net-device,netdev=net0",
+                ]);
+            }
+            Dev::Rng => {
+                c.args(["-device", "virtio-rng-device"]);
+            }
+        }
+    }
+    c.args(&machine.extra);
     c.arg("-kernel").arg(kernel);
     c
 }

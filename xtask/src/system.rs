@@ -47,33 +47,76 @@ struct RawGrant {
 }
 
 /// A device class a grant can name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Class {
     Blk,
     Net,
     Rng,
     Empty,
+    /// `virtio-<n>`: a virtio-mmio device with another DeviceID.
+    Virtio(u32),
+    /// A device-tree node by its `compatible` without the vendor prefix.
+    Named(String),
 }
 
+/// Device-tree classes of devices the kernel drives itself: never granted.
+const KERNEL_OWNED: [&str; 10] = [
+    "plic0",
+    "plic-1.0.0",
+    "clint0",
+    "aplic",
+    "imsics",
+    "aclint-mswi",
+    "aclint-mtimer",
+    "aclint-sswi",
+    "test0",
+    "pci-host-ecam-generic",
+];
+
 impl Class {
-    fn parse(s: &str) -> Option<Class> {
-        Some(match s {
+    /// The class `s` names; `Err` says why it names none.
+    fn parse(s: &str) -> Result<Class, String> {
+        Ok(match s {
             "virtio-blk" => Class::Blk,
             "virtio-net" => Class::Net,
             "virtio-rng" => Class::Rng,
             "virtio-empty" => Class::Empty,
-            _ => return None,
+            "test1" => return Err("the test finisher is the kernel's".into()),
+            _ if KERNEL_OWNED.contains(&s) => {
+                return Err(format!("`{s}` is a device the kernel drives itself"));
+            }
+            _ => match s.strip_prefix("virtio-") {
+                Some(id) => match id.parse::<u32>() {
+                    Ok(id) if ![0, 1, 2, 4].contains(&id) => Class::Virtio(id),
+                    _ => return Err(format!("unknown virtio class `{s}`")),
+                },
+                None if is_name(s) => Class::Named(s.to_string()),
+                None => return Err(format!("`{s}` is no device class")),
+            },
         })
     }
 
-    fn rust(self) -> &'static str {
+    fn rust(&self) -> String {
         match self {
-            Class::Blk => "Blk",
-            Class::Net => "Net",
-            Class::Rng => "Rng",
-            Class::Empty => "Empty",
+            Class::Blk => "Blk".into(),
+            Class::Net => "Net".into(),
+            Class::Rng => "Rng".into(),
+            Class::Empty => "Empty".into(),
+            Class::Virtio(id) => format!("Other({id})"),
+            Class::Named(name) => format!("Named({name:?})"),
         }
     }
+}
+
+/// Whether `s` can be the model part of a `compatible` string: lowercase
+/// letters, digits, `-`, `_`, `.` and `+`, starting with a letter or digit.
+fn is_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.+".contains(c))
+        && s.len() <= 64
 }
 
 /// Rights names, with the `nexus_abi::CapRights` bits.
@@ -159,16 +202,16 @@ pub fn parse(text: &str) -> Result<System, String> {
         let mut grants = Vec::new();
         for g in t.grant {
             let what = format!("task `{}`, grant `{}`", t.name, g.device);
-            let (class, instance) = g
-                .device
-                .split_once('#')
-                .and_then(|(c, i)| Some((Class::parse(c)?, i.parse::<u32>().ok()?)))
-                .ok_or_else(|| {
-                    format!(
-                        "system.toml: {what}: expected `<class>#<instance>` with class \
-                         virtio-blk, virtio-net, virtio-rng or virtio-empty"
-                    )
-                })?;
+            let shape = || {
+                format!(
+                    "system.toml: {what}: expected `<class>#<instance>` with class \
+                     virtio-blk, virtio-net, virtio-rng, virtio-empty, virtio-<device id> \
+                     or a device-tree class (`goldfish-rtc`)"
+                )
+            };
+            let (class, instance) = g.device.split_once('#').ok_or_else(shape)?;
+            let instance = instance.parse::<u32>().map_err(|_| shape())?;
+            let class = Class::parse(class).map_err(|why| format!("system.toml: {what}: {why}"))?;
             if g.slot == 0 || g.slot >= CAP_SLOTS {
                 return Err(format!(
                     "system.toml: {what}: slot {} is not in 1..{CAP_SLOTS} (slot 0 is the task itself)",
@@ -192,7 +235,7 @@ pub fn parse(text: &str) -> Result<System, String> {
                     })?;
                 rights |= bit;
             }
-            if let Some(other) = owners.insert((class, instance), t.name.clone()) {
+            if let Some(other) = owners.insert((class.clone(), instance), t.name.clone()) {
                 return Err(format!(
                     "system.toml: `{}` is granted twice: to `{other}` and to `{}`; \
                      a device window goes to one task at most",
@@ -338,8 +381,21 @@ mod tests {
         let cases = [
             (
                 grant("virtio-gpu#0", 1, "\"read\""),
-                "expected `<class>#<instance>`",
+                "unknown virtio class `virtio-gpu`",
             ),
+            (
+                grant("virtio-2#0", 1, "\"read\""),
+                "unknown virtio class `virtio-2`",
+            ),
+            (
+                grant("plic0#0", 1, "\"read\""),
+                "`plic0` is a device the kernel drives itself",
+            ),
+            (
+                grant("test1#0", 1, "\"read\""),
+                "the test finisher is the kernel's",
+            ),
+            (grant("Gold Fish#0", 1, "\"read\""), "is no device class"),
             (
                 grant("virtio-rng", 1, "\"read\""),
                 "expected `<class>#<instance>`",
@@ -381,6 +437,34 @@ mod tests {
             .map(|i| format!("[[task]]\nname = \"t{i}\"\n"))
             .collect();
         assert!(parse(&many).unwrap_err().contains("at most 16"));
+    }
+
+    #[test]
+    fn accepts_device_tree_and_other_virtio_classes() {
+        let text = "[[task]]\nname = \"rtcd\"\n\
+            [[task.grant]]\ndevice = \"goldfish-rtc#0\"\nslot = 1\nrights = [\"read\", \"map\"]\n\
+            [[task.grant]]\ndevice = \"virtio-16#1\"\nslot = 2\nrights = [\"read\"]\n";
+        let s = parse(text).unwrap();
+        let classes: Vec<_> = s.tasks[0].grants.iter().map(|g| g.class.clone()).collect();
+        assert_eq!(
+            classes,
+            [Class::Named("goldfish-rtc".into()), Class::Virtio(16)]
+        );
+        let src = generate(&s, |p| std::path::PathBuf::from(format!("/b/{p}")));
+        assert!(
+            src.contains(
+                r#"class: neuron::device::DeviceClass::Named("goldfish-rtc"), instance: 0"#
+            )
+        );
+        assert!(src.contains("class: neuron::device::DeviceClass::Other(16), instance: 1"));
+        let twice = format!(
+            "{text}[[task]]\nname = \"b\"\n[[task.grant]]\ndevice = \"goldfish-rtc#0\"\nslot = 1\nrights = []\n"
+        );
+        assert!(
+            parse(&twice)
+                .unwrap_err()
+                .contains("`goldfish-rtc#0` is granted twice")
+        );
     }
 
     #[test]

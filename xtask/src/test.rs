@@ -75,7 +75,13 @@ fn run_tests(mut cmd: Command) -> (usize, usize) {
 }
 
 /// Builds, boots and checks the system against the marker list.
-fn selftest(root: &Path, timeout: Duration, echo: bool, tally: &mut Tally) -> Result<(), String> {
+fn selftest(
+    root: &Path,
+    timeout: Duration,
+    echo: bool,
+    machine: &qemu::Machine,
+    tally: &mut Tally,
+) -> Result<(), String> {
     setup::ensure_qemu()?;
     let img = image::build(root)?;
     let list = fs::read_to_string(root.join(MARKERS))
@@ -85,7 +91,11 @@ fn selftest(root: &Path, timeout: Duration, echo: bool, tally: &mut Tally) -> Re
         "xtask: booting NEURON under QEMU (timeout {}s)",
         timeout.as_secs()
     );
-    let run = qemu::run(qemu::command(&img.kernel, &img.disk, &[]), timeout, echo)?;
+    let run = qemu::run(
+        qemu::machine_command(&img.kernel, &img.disk, machine),
+        timeout,
+        echo,
+    )?;
     let found = markers::check(&expected, &run.lines);
 
     println!("\n{:<8} marker", "result");
@@ -133,11 +143,15 @@ fn selftest(root: &Path, timeout: Duration, echo: bool, tally: &mut Tally) -> Re
     Ok(())
 }
 
-/// `cargo xtask run`.
-pub fn run_system(root: &Path, timeout: Duration) -> Result<(), String> {
+/// `cargo xtask run`, with `qemu_args` appended to QEMU's command line.
+pub fn run_system(root: &Path, timeout: Duration, qemu_args: &[String]) -> Result<(), String> {
     setup::ensure_target()?;
     let mut tally = Tally::default();
-    selftest(root, timeout, true, &mut tally)?;
+    let machine = qemu::Machine {
+        extra: qemu_args.to_vec(),
+        ..qemu::Machine::default()
+    };
+    selftest(root, timeout, true, &machine, &mut tally)?;
     if tally.failed.is_empty() {
         println!("xtask: NEURON ran and every expected marker appeared");
         Ok(())
@@ -207,7 +221,7 @@ pub fn test_all(root: &Path, timeout: Duration) -> Result<(), String> {
         }
     }
 
-    if let Err(e) = selftest(root, timeout, false, &mut tally) {
+    if let Err(e) = selftest(root, timeout, false, &qemu::Machine::default(), &mut tally) {
         println!("selftest could not run: {e}");
         tally.record("QEMU selftest", false);
     }

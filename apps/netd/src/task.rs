@@ -41,7 +41,13 @@ fn run() -> Result<(), &'static str> {
     let window = VirtioMmioWindow::from_token(token).map_err(|_| "the net window is not 4 KiB")?;
     let rx = DmaRegion::new(sys::dma_alloc(RX_PAGES).map_err(|_| "dma_alloc for rx failed")?);
     let tx = DmaRegion::new(sys::dma_alloc(TX_PAGES).map_err(|_| "dma_alloc for tx failed")?);
-    let mut net = VirtioNet::new(window, rx, tx).map_err(|f| init_why(f.error))?;
+    let mut net = match VirtioNet::new(window, rx, tx) {
+        Ok(net) => net,
+        Err(failure) => {
+            println!("netd: virtio-net initialisation: {}", failure.error);
+            return Err("virtio-net initialisation failed");
+        }
+    };
     let m = net.mac();
     println!(
         "netd: virtio-net ready: mac {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}, {} rx / {} tx buffers",
@@ -70,14 +76,6 @@ fn run() -> Result<(), &'static str> {
     Ok(())
 }
 
-fn init_why(error: NetError) -> &'static str {
-    match error {
-        NetError::NoMac => "virtio-net initialisation failed: no MAC address offered",
-        NetError::Init(_) => "virtio-net initialisation failed: device setup",
-        _ => "virtio-net initialisation failed",
-    }
-}
-
 /// Broadcasts a DHCPDISCOVER (again every [`RESEND_MS`]) until a DHCPOFFER
 /// for its transaction arrives or [`DEADLINE_MS`] pass; returns the
 /// offered address.
@@ -99,7 +97,10 @@ fn dhcp_offer(net: &mut Net) -> Result<[u8; 4], &'static str> {
             match net.send(&discover) {
                 // A full queue only delays this resend.
                 Ok(()) | Err(NetError::QueueFull) => {}
-                Err(_) => return Err("sending the DHCPDISCOVER failed"),
+                Err(e) => {
+                    println!("netd: sending the DHCPDISCOVER: {e}");
+                    return Err("sending the DHCPDISCOVER failed");
+                }
             }
             sends += 1;
             next_send = now + RESEND_MS * TICKS_PER_MS;
@@ -115,7 +116,10 @@ fn dhcp_offer(net: &mut Net) -> Result<[u8; 4], &'static str> {
             },
             // A dropped frame (too long, bad length) is not fatal.
             Some(Err(NetError::BufferTooSmall(_) | NetError::BadUsedLen(_))) => {}
-            Some(Err(_)) => return Err("the device broke the queue protocol"),
+            Some(Err(e)) => {
+                println!("netd: receiving: {e}");
+                return Err("the device broke the queue protocol");
+            }
         }
     }
 }

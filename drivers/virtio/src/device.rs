@@ -129,6 +129,41 @@ pub enum InitError {
     QueueInUse,
 }
 
+impl core::fmt::Display for InitError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            InitError::BadMagic(m) => {
+                write!(
+                    f,
+                    "MagicValue is {m:#x}, not {MAGIC:#x}: no virtio transport"
+                )
+            }
+            InitError::UnsupportedVersion(1) => write!(
+                f,
+                "legacy transport (Version 1); only the modern transport (Version 2) is driven"
+            ),
+            InitError::UnsupportedVersion(v) => write!(
+                f,
+                "transport Version {v}; only the modern transport (Version 2) is driven"
+            ),
+            InitError::WrongDevice(0) => write!(f, "no device behind the transport (DeviceID 0)"),
+            InitError::WrongDevice(id) => {
+                write!(f, "DeviceID {id} is not the device this driver drives")
+            }
+            InitError::ResetTimeout => write!(f, "the device did not complete its reset"),
+            InitError::NoVersion1 => write!(f, "the device does not offer VIRTIO_F_VERSION_1"),
+            InitError::FeaturesRejected => {
+                write!(
+                    f,
+                    "the device refused the accepted features (FEATURES_OK cleared)"
+                )
+            }
+            InitError::QueueUnavailable => write!(f, "a needed queue does not exist"),
+            InitError::QueueInUse => write!(f, "a queue was already in use"),
+        }
+    }
+}
+
 /// Reads of `Status` allowed for a reset to complete.
 const RESET_POLLS: u32 = 1 << 16;
 

@@ -209,6 +209,24 @@ pub enum NetError {
     Dma(DmaError),
 }
 
+impl core::fmt::Display for NetError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            NetError::Init(e) => write!(f, "{e}"),
+            NetError::NoMac => write!(f, "the device offers no MAC address (VIRTIO_NET_F_MAC)"),
+            NetError::QueueMemoryTooSmall => write!(f, "the queue memory is too small"),
+            NetError::QueueFull => write!(f, "every transmit buffer is in flight"),
+            NetError::BadFrameLength(n) => write!(f, "a frame of {n} bytes cannot be sent"),
+            NetError::BufferTooSmall(n) => write!(f, "a {n}-byte frame does not fit the buffer"),
+            NetError::BadUsedLen(len) => write!(f, "the device returned a used length of {len}"),
+            NetError::BadUsedId(id) => write!(f, "the device returned unknown used id {id}"),
+            NetError::BadUsedIdx(idx) => write!(f, "the device moved used.idx to {idx}"),
+            NetError::Broken => write!(f, "the device was given up on after an earlier error"),
+            NetError::Dma(e) => write!(f, "a buffer lies outside its DMA region ({e:?})"),
+        }
+    }
+}
+
 impl From<InitError> for NetError {
     fn from(e: InitError) -> Self {
         NetError::Init(e)

@@ -69,6 +69,25 @@ pub unsafe fn switch_page_table(root: usize) {
     }
 }
 
+/// Turns on Sv39 paging with the table rooted at `root` and flushes the
+/// TLB. Returns false, with paging still off, if `satp` did not take the
+/// Sv39 mode: a hart without an Sv39 MMU ignores the write.
+///
+/// # Safety
+/// The table must identity-map everything the kernel touches (its image,
+/// stack, RAM, the console and the finisher).
+pub unsafe fn enable_paging(root: usize) -> bool {
+    const MODE_SHIFT: usize = 60;
+    const SV39: usize = 8;
+    // SAFETY: guaranteed by the caller.
+    unsafe { satp::set(satp::Mode::Sv39, 0, root >> 12) };
+    if satp::read().bits() >> MODE_SHIFT != SV39 {
+        return false;
+    }
+    riscv::asm::sfence_vma_all();
+    true
+}
+
 /// Flushes the TLB entry of one page in the current address space.
 pub fn flush_page(va: usize) {
     riscv::asm::sfence_vma(0, va);

@@ -3,6 +3,7 @@
 use core::cell::UnsafeCell;
 
 use crate::cap::Object;
+use crate::device::DeviceTable;
 use crate::pagetable::PageTable;
 use crate::task::{MAX_TASKS, State, Task, TrapFrame, next_runnable};
 
@@ -28,6 +29,8 @@ pub struct Kernel {
     pub boot_failures: usize,
     /// The page-table root in `satp` (0 before the first task runs).
     pub active_root: usize,
+    /// The device windows found at boot.
+    pub devices: DeviceTable,
 }
 
 /// Where the trap entry goes after the handler (returned in `a0`/`a1`).
@@ -66,6 +69,7 @@ static KERNEL: Global = Global(UnsafeCell::new(Kernel {
     quantum: 0,
     boot_failures: 0,
     active_root: 0,
+    devices: DeviceTable::new(),
 }));
 
 /// The kernel state.
@@ -90,11 +94,13 @@ impl Kernel {
         if let State::Exited(code) = state {
             kprintln!("neuron: task {} exited with code {}", task.name, code);
         }
-        // Stop every device the task drove before its memory goes back:
-        // a device must not keep writing into frames handed out again.
+        // Stop every virtio device the task drove before its memory goes
+        // back: a device must not keep writing into frames handed out again.
         for (_, cap) in task.caps.iter() {
             if let (Object::DeviceMmio { base, .. }, None) = (cap.object, cap.parent) {
-                cpu::reset_virtio_device(base);
+                if self.devices.at(base).is_some_and(|d| d.class.is_virtio()) {
+                    cpu::reset_virtio_device(base);
+                }
             }
         }
         if let Some(space) = task.space.take() {
