@@ -448,7 +448,7 @@ fn role(node: FdtNode<'_, '_>, reserved: bool, console: bool) -> Role {
         return Role::Kernel("console UART");
     }
     let compatible =
-        |want: &dyn Fn(&str) -> bool| node.compatible().is_some_and(|c| c.all().any(|s| want(s)));
+        |want: &dyn Fn(&str) -> bool| node.compatible().is_some_and(|c| c.all().any(want));
     if compatible(&|s| {
         ["clint", "aclint", "mtimer", "mswi", "sswi"]
             .iter()

@@ -203,7 +203,7 @@ impl Builder {
         self.word(1);
         self.structs.extend_from_slice(name.as_bytes());
         self.structs.push(0);
-        while self.structs.len() % 4 != 0 {
+        while !self.structs.len().is_multiple_of(4) {
             self.structs.push(0);
         }
         self
@@ -227,7 +227,7 @@ impl Builder {
         self.word(bytes.len() as u32);
         self.word(off);
         self.structs.extend_from_slice(&bytes);
-        while self.structs.len() % 4 != 0 {
+        while !self.structs.len().is_multiple_of(4) {
             self.structs.push(0);
         }
         self

@@ -236,7 +236,7 @@ mod ram_tests {
         // Two NUMA nodes: the one holding the kernel is managed.
         let p = plan(&[(0x8000_0000, 4 * GIB), (0x1_8000_0000, 4 * GIB)]).unwrap();
         assert_eq!((p.base, p.len, p.total), (0x8000_0000, 2 * GIB, 8 * GIB));
-        let p = plan(&[(0x1_8000_0000, 4 * GIB), (0x8000_0000, 1 * GIB)]).unwrap();
+        let p = plan(&[(0x1_8000_0000, 4 * GIB), (0x8000_0000, GIB)]).unwrap();
         assert_eq!((p.base, p.len, p.total), (0x8000_0000, GIB, 5 * GIB));
     }
 

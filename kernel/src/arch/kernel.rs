@@ -97,10 +97,10 @@ impl Kernel {
         // Stop every virtio device the task drove before its memory goes
         // back: a device must not keep writing into frames handed out again.
         for (_, cap) in task.caps.iter() {
-            if let (Object::DeviceMmio { base, .. }, None) = (cap.object, cap.parent) {
-                if self.devices.at(base).is_some_and(|d| d.class.is_virtio()) {
-                    cpu::reset_virtio_device(base);
-                }
+            if let (Object::DeviceMmio { base, .. }, None) = (cap.object, cap.parent)
+                && self.devices.at(base).is_some_and(|d| d.class.is_virtio())
+            {
+                cpu::reset_virtio_device(base);
             }
         }
         if let Some(space) = task.space.take() {
