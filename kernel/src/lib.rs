@@ -12,6 +12,7 @@ pub mod device;
 pub mod elf;
 pub mod fault;
 pub mod mem;
+pub mod notify;
 #[cfg(test)]
 mod model_tests;
 pub mod pagetable;

@@ -259,6 +259,7 @@ fn load_task(k: &mut Kernel, spec: &'static TaskSpec) -> Option<Task> {
         state: State::Runnable,
         expect: spec.expect,
         dma_quota: spec.dma_pages,
+        notify: Default::default(),
     })
 }
 
