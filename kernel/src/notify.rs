@@ -173,12 +173,25 @@ pub enum Claimed {
 }
 
 /// Every bound interrupt line.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct IrqTable {
     lines: [Option<IrqLine>; MAX_LINES],
 }
 
+impl Default for IrqTable {
+    fn default() -> Self {
+        IrqTable::new()
+    }
+}
+
 impl IrqTable {
+    /// No line bound.
+    pub const fn new() -> IrqTable {
+        IrqTable {
+            lines: [None; MAX_LINES],
+        }
+    }
+
     /// Binds `line` to bit `bit` of task `owner`'s notification, armed;
     /// returns the index an irq capability names.
     pub fn bind(&mut self, line: u32, owner: usize, bit: u32) -> Result<usize, BindError> {
