@@ -3,6 +3,7 @@
 #![no_main]
 #![forbid(unsafe_code)]
 
+mod irq;
 mod mmio;
 mod preempt;
 
@@ -21,7 +22,7 @@ type NamedCheck = (&'static str, fn() -> Check);
 
 fn main() -> i32 {
     println!("SELFTEST: start");
-    let checks: [NamedCheck; 10] = [
+    let checks: [NamedCheck; 15] = [
         ("userptr guard", check_userptr_guard),
         ("mmio map", mmio::map),
         ("mmio deny exec", mmio::deny_exec),
@@ -32,6 +33,11 @@ fn main() -> i32 {
         ("mmio unmap", mmio::unmap),
         ("mmio revoke", mmio::revoke),
         ("preemption keeps registers", preempt::registers_survive),
+        ("irq deny no cap", irq::deny_no_cap),
+        ("irq deny wrong kind", irq::deny_wrong_kind),
+        ("irq deny not pending", irq::deny_not_pending),
+        ("wait deadline", irq::wait_deadline),
+        ("kill while waiting", irq::kill_while_waiting),
     ];
     let mut failed = 0;
     for (i, (name, check)) in checks.into_iter().enumerate() {

@@ -266,7 +266,16 @@ impl Kernel {
             return Next::same(saved);
         }
         if let Some(t) = self.tasks[target].as_ref() {
-            kprintln!("neuron: task {} killed by {}", t.name, caller.unwrap_or("?"));
+            let waiting = if t.state == State::Blocked {
+                " while waiting"
+            } else {
+                ""
+            };
+            kprintln!(
+                "neuron: task {} killed by {}{waiting}",
+                t.name,
+                caller.unwrap_or("?")
+            );
         }
         self.end_task(target, State::Killed);
         if target == me {
