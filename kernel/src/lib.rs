@@ -12,9 +12,9 @@ pub mod device;
 pub mod elf;
 pub mod fault;
 pub mod mem;
-pub mod notify;
 #[cfg(test)]
 mod model_tests;
+pub mod notify;
 pub mod pagetable;
 pub mod pte;
 pub mod space;

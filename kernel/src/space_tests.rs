@@ -15,10 +15,10 @@ use crate::cap::{CAP_SLOTS, Cap, CapTable, Object, SELF_SLOT};
 use crate::elf::{MAX_SEGMENTS, Program, Segment};
 use crate::mem::Memory;
 use crate::mem::fake::FakeMemory;
+use crate::notify::{Claimed, IrqTable};
 use crate::pagetable::PageTable;
 use crate::pte::{Owner, Pte, PteFlags};
 use crate::space::AddressSpace;
-use crate::notify::{Claimed, IrqTable};
 use crate::syscall::{Action, Env, dispatch};
 use crate::task::{Expect, State, Task, TrapFrame, reg};
 
@@ -975,7 +975,11 @@ mod fuzz {
             9 => (0usize..Sysno::ALL.len()).prop_filter("exit ends the task", |&n| n != Sysno::Exit as usize),
             1 => any::<usize>().prop_filter("exit ends the task", |&n| n != Sysno::Exit as usize),
         ];
-        (nr, [arg(), arg(), arg(), arg(), arg(), arg()], any::<bool>())
+        (
+            nr,
+            [arg(), arg(), arg(), arg(), arg(), arg()],
+            any::<bool>(),
+        )
     }
 
     proptest! {

@@ -472,7 +472,9 @@ mod tests {
     #[test]
     fn irq_grants_and_controls_are_checked() {
         let base = "[[task]]\nname = \"a\"\n[[task.grant]]\ndevice = \"virtio-blk#0\"\nslot = 1\nrights = []\n";
-        let ok = format!("{base}irq = {{ slot = 2, bit = 3 }}\n[[task.control]]\ntask = \"b\"\nslot = 4\n[[task]]\nname = \"b\"\n");
+        let ok = format!(
+            "{base}irq = {{ slot = 2, bit = 3 }}\n[[task.control]]\ntask = \"b\"\nslot = 4\n[[task]]\nname = \"b\"\n"
+        );
         let s = parse(&ok).unwrap();
         assert_eq!(s.tasks[0].grants[0].irq, Some((2, 3)));
         assert_eq!(s.tasks[0].controls, [(4, 1)]);
@@ -480,19 +482,43 @@ mod tests {
         assert!(src.contains("irq: Some(neuron::system::IrqGrant { slot: 2, bit: 3 })"));
         assert!(src.contains("controls: &[neuron::system::Control { slot: 4, task: 1 }, ]"));
         let cases = [
-            (format!("{base}irq = {{ slot = 1, bit = 0 }}\n"), "slot 1 is used twice"),
-            (format!("{base}irq = {{ slot = 2, bit = 64 }}\n"), "irq bit 64 is not below 64"),
-            (format!("{base}irq = {{ slot = 32, bit = 0 }}\n"), "slot 32 is not in"),
-            (format!("{base}[[task.control]]\ntask = \"zz\"\nslot = 3\n"), "no such task"),
-            (format!("{base}[[task.control]]\ntask = \"a\"\nslot = 3\n"), "cannot control itself"),
-            (format!("{base}[[task.control]]\ntask = \"a\"\nslot = 1\n"), "slot 1 is used twice"),
+            (
+                format!("{base}irq = {{ slot = 1, bit = 0 }}\n"),
+                "slot 1 is used twice",
+            ),
+            (
+                format!("{base}irq = {{ slot = 2, bit = 64 }}\n"),
+                "irq bit 64 is not below 64",
+            ),
+            (
+                format!("{base}irq = {{ slot = 32, bit = 0 }}\n"),
+                "slot 32 is not in",
+            ),
+            (
+                format!("{base}[[task.control]]\ntask = \"zz\"\nslot = 3\n"),
+                "no such task",
+            ),
+            (
+                format!("{base}[[task.control]]\ntask = \"a\"\nslot = 3\n"),
+                "cannot control itself",
+            ),
+            (
+                format!("{base}[[task.control]]\ntask = \"a\"\nslot = 1\n"),
+                "slot 1 is used twice",
+            ),
         ];
         for (text, want) in cases {
             let e = parse(&text).unwrap_err();
             assert!(e.contains(want), "{e} should contain {want}");
         }
-        let two_bits = format!("{base}irq = {{ slot = 2, bit = 0 }}\n[[task.grant]]\ndevice = \"virtio-net#0\"\nslot = 3\nrights = []\nirq = {{ slot = 4, bit = 0 }}\n");
-        assert!(parse(&two_bits).unwrap_err().contains("irq bit 0 is used twice"));
+        let two_bits = format!(
+            "{base}irq = {{ slot = 2, bit = 0 }}\n[[task.grant]]\ndevice = \"virtio-net#0\"\nslot = 3\nrights = []\nirq = {{ slot = 4, bit = 0 }}\n"
+        );
+        assert!(
+            parse(&two_bits)
+                .unwrap_err()
+                .contains("irq bit 0 is used twice")
+        );
     }
 
     #[test]

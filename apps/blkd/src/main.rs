@@ -122,9 +122,12 @@ fn check_interrupt_reads(blk: &mut Blk, buf: &mut DmaRegion) -> Result<u64, &'st
     for k in 0..IRQ_READS {
         // Spread over the disk: sector numbers coprime-stepped modulo its size.
         let sector = (k * 7919) % capacity;
-        buf.fill(0, SECTOR_SIZE, 0).map_err(|_| "buffer too small")?;
+        buf.fill(0, SECTOR_SIZE, 0)
+            .map_err(|_| "buffer too small")?;
         let range = DmaRange::new(buf, 0, SECTOR_SIZE).map_err(|_| "buffer too small")?;
-        let id = blk.submit_read(sector, range).map_err(|_| "submitting a read failed")?;
+        let id = blk
+            .submit_read(sector, range)
+            .map_err(|_| "submitting a read failed")?;
         let done = loop {
             let deadline = sys::time().saturating_add(DEVICE_TIMEOUT);
             let acked = blk

@@ -27,6 +27,12 @@ fn expect<T>(got: Result<T, SysError>, want: SysError, what: &'static str) -> Ch
     }
 }
 
+/// Whether this task holds its irq capability (a machine without a PLIC
+/// mints none).
+pub fn granted() -> bool {
+    sys::cap_info(IRQ_SLOT).is_ok_and(|c| c.kind == CapKind::Irq)
+}
+
 /// `irq_ack` of an empty slot is `EmptySlot`.
 pub fn deny_no_cap() -> Check {
     expect(

@@ -26,9 +26,9 @@ pub use blk_error::BlkError;
 pub use config::VirtioConfig;
 pub use device::{InitError, Transport};
 pub use features::Features;
-pub use irq::{Acked, IrqDevice, IrqError, IrqSys, Pending};
 #[cfg(target_arch = "riscv64")]
 pub use irq::KernelIrq;
+pub use irq::{Acked, IrqDevice, IrqError, IrqSys, Pending};
 pub use mmio::{VirtioMmioRegs, VirtioMmioWindow};
 pub use net::{NetError, NetInitFailure, NetTransport, VirtioNet};
 pub use queue::{DmaRange, QueueError, SplitQueue};

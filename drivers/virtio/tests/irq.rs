@@ -65,18 +65,33 @@ fn each_completion_is_one_interrupt_acknowledged_in_order() {
     let buf = fake.alloc(1);
     for sector in 0..40u64 {
         let id = blk
-            .submit_read(sector % SECTORS as u64, DmaRange::new(&buf, 0, 512).unwrap())
+            .submit_read(
+                sector % SECTORS as u64,
+                DmaRange::new(&buf, 0, 512).unwrap(),
+            )
             .unwrap();
         let acked = blk.wait_interrupt(NO_DEADLINE).unwrap().acknowledge();
-        assert_eq!(acked.status(), InterruptStatus::USED_BUFFER, "no spurious wakeup");
-        assert_eq!(fake.state().isr, 0, "the device was acknowledged before re-arming");
+        assert_eq!(
+            acked.status(),
+            InterruptStatus::USED_BUFFER,
+            "no spurious wakeup"
+        );
+        assert_eq!(
+            fake.state().isr,
+            0,
+            "the device was acknowledged before re-arming"
+        );
         acked.rearm().unwrap();
         let (done, result) = blk.poll().expect("the completion the interrupt announced");
         assert_eq!((done, result), (id, Ok(())));
     }
     drop(blk);
     assert_eq!((kernel.waits, kernel.acks), (40, 40));
-    assert_eq!(fake.state().acks, vec![1; 40], "InterruptACK got the bits read");
+    assert_eq!(
+        fake.state().acks,
+        vec![1; 40],
+        "InterruptACK got the bits read"
+    );
 }
 
 #[test]

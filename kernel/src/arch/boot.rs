@@ -41,7 +41,9 @@ pub fn kmain(hartid: usize, dtb: usize, specs: &'static [TaskSpec]) -> ! {
     let devices = discover_devices(&plat);
     k.plic = dt::plic(&plat, hartid).and_then(Plic::new);
     if k.plic.is_none() {
-        kprintln!("neuron: no PLIC for this hart in the device tree: interrupts are not delivered, drivers poll");
+        kprintln!(
+            "neuron: no PLIC for this hart in the device tree: interrupts are not delivered, drivers poll"
+        );
     }
     build_kernel_page_table(k, &devices);
     if let Some(plic) = k.plic {
@@ -330,7 +332,11 @@ fn grant_controls(k: &mut Kernel, specs: &'static [TaskSpec]) {
             };
             let cap = Cap::minted(Object::TaskControl { task: c.task }, CapRights::WRITE);
             if let Err(e) = task.caps.install(c.slot, cap) {
-                kprintln!("neuron: cannot grant control to {} slot {}: {e}", spec.name, c.slot);
+                kprintln!(
+                    "neuron: cannot grant control to {} slot {}: {e}",
+                    spec.name,
+                    c.slot
+                );
                 k.boot_failures += 1;
             }
         }

@@ -161,13 +161,11 @@ pub fn plic(p: &Platform<'_>, hartid: usize) -> Option<PlicNode> {
         .property("phandle")?
         .as_usize()?;
     let cells = node.property("interrupts-extended")?.value;
-    let context = cells
-        .chunks_exact(8)
-        .position(|pair| {
-            let phandle = u32::from_be_bytes([pair[0], pair[1], pair[2], pair[3]]);
-            let cause = u32::from_be_bytes([pair[4], pair[5], pair[6], pair[7]]);
-            phandle as usize == hart_intc && cause == S_EXTERNAL
-        })?;
+    let context = cells.chunks_exact(8).position(|pair| {
+        let phandle = u32::from_be_bytes([pair[0], pair[1], pair[2], pair[3]]);
+        let cause = u32::from_be_bytes([pair[4], pair[5], pair[6], pair[7]]);
+        phandle as usize == hart_intc && cause == S_EXTERNAL
+    })?;
     Some(PlicNode {
         base: reg.starting_address as usize,
         len: reg.size?,

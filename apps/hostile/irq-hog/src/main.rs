@@ -10,14 +10,16 @@
 
 use mmio_types::DmaRegion;
 use nexus_abi::notify::NO_DEADLINE;
-use nexus_abi::{MapProt, println, sys};
+use nexus_abi::{CapKind, MapProt, println, sys};
 use nexus_virtio::queue::{DmaRange, QueueLayout, Segment, SplitQueue};
 use nexus_virtio::{Features, Transport, VirtioMmioWindow, device};
 
 nexus_abi::entry!(main);
 
-/// Where system.toml puts the virtio-rng window and its irq.
+/// Where system.toml puts the virtio-rng window.
 const RNG_SLOT: usize = 1;
+/// Where system.toml puts the window's irq capability.
+const IRQ_SLOT: usize = 2;
 /// The notification bit of the rng's interrupt.
 const IRQ_BIT: u32 = 3;
 /// virtio-rng's DeviceID.
@@ -36,6 +38,13 @@ fn main() -> i32 {
 }
 
 fn run() -> Result<(), &'static str> {
+    let mask = 1 << IRQ_BIT;
+    if !sys::cap_info(IRQ_SLOT).is_ok_and(|c| c.kind == CapKind::Irq) {
+        // A machine without a PLIC: no line to hog. Wait to be killed.
+        println!("irq-hog: no irq capability; waiting to be killed");
+        let _ = sys::wait(mask, NO_DEADLINE);
+        return Err("a wait on a bit nothing raises returned");
+    }
     let token = sys::mmio_map(RNG_SLOT, MapProt::RW).map_err(|_| "mmio_map failed")?;
     let mut rng = VirtioMmioWindow::from_token(token).map_err(|_| "the window is not 4 KiB")?;
     device::negotiate(&mut rng, RNG_DEVICE_ID, Features::VERSION_1)
@@ -57,11 +66,19 @@ fn run() -> Result<(), &'static str> {
         .map_err(|_| "queueing the buffer failed")?;
     rng.notify(0);
 
-    let mask = 1 << IRQ_BIT;
     sys::wait(mask, sys::time() + TWO_SECONDS).map_err(|_| "no interrupt from the rng")?;
     println!("irq-hog: interrupt received; never acknowledging it");
-    // The device still asserts its interrupt. A kernel that re-enabled the
-    // line without an acknowledgement would end this wait at once.
+    // A second request makes the device raise its interrupt again while it
+    // still asserts the first. A kernel that delivered the line again
+    // without an acknowledgement would end this wait.
+    let range = DmaRange::new(&buf, 64, 64).map_err(|_| "buffer")?;
+    queue
+        .add(&[Segment {
+            range,
+            device_writes: true,
+        }])
+        .map_err(|_| "queueing the second buffer failed")?;
+    rng.notify(0);
     let _ = sys::wait(mask, NO_DEADLINE);
     Err("the masked line fired again without an acknowledgement")
 }
