@@ -995,11 +995,9 @@ mod fuzz {
             let index = w.irqs.bind(IRQ_LINE, 0, 2).unwrap();
             w.task.caps.install(5, Cap::minted(Object::Irq { index }, ALL)).unwrap();
             w.task.caps.install(6, Cap::minted(Object::TaskControl { task: 5 }, ALL)).unwrap();
-            let mut now = 0u64;
             let dma = DMA_REGION_BASE..DMA_REGION_BASE + DMA_REGION_SIZE;
             let device = DEVICE_REGION_BASE..DEVICE_REGION_BASE + DEVICE_REGION_SIZE;
-            for (nr, args, fire) in calls {
-                now += 1;
+            for (now, (nr, args, fire)) in (1u64..).zip(calls) {
                 if fire && let Claimed::Signal { owner, bits } = w.irqs.claimed(IRQ_LINE) {
                     prop_assert_eq!((owner, bits), (0, 1 << 2));
                     prop_assert_eq!(w.task.notify.signal(bits), None, "the task runs");
