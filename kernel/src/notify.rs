@@ -383,3 +383,157 @@ mod tests {
         t.release(1, |_| panic!("released twice"));
     }
 }
+
+/// A model check: random sequences of the operations the kernel performs on
+/// notifications and lines, against the properties the interrupt contract
+/// promises.
+#[cfg(test)]
+mod model {
+    use super::*;
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    const TASKS: usize = 2;
+    /// Line `l` belongs to task `l % TASKS`, on bit `l`.
+    const LINES: [u32; 3] = [5, 6, 7];
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        /// The controller reports line `LINES[i]`.
+        Claim(usize),
+        /// Task `t` calls `irq_ack` for line index `i`.
+        Ack(usize, usize),
+        /// Task `t` waits for `mask` until `deadline` (a relative tick).
+        Wait(usize, u64, u64),
+        /// Task `t` polls `mask`.
+        Poll(usize, u64),
+        /// Time passes by `ticks`, deadlines expire.
+        Tick(u64),
+        /// Task `t` ends.
+        End(usize),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        let t = 0..TASKS;
+        let mask = prop_oneof![Just(0u64), 1u64..16, any::<u64>()];
+        prop_oneof![
+            3 => (0..LINES.len()).prop_map(Op::Claim),
+            2 => (0..TASKS, 0..LINES.len() + 1).prop_map(|(t, i)| Op::Ack(t, i)),
+            2 => (t.clone(), mask.clone(), 0u64..20).prop_map(|(t, m, d)| Op::Wait(t, m, d)),
+            1 => (t.clone(), mask).prop_map(|(t, m)| Op::Poll(t, m)),
+            2 => (0u64..10).prop_map(Op::Tick),
+            1 => t.prop_map(Op::End),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn interrupts_are_delivered_once_per_ack_and_never_lost(ops in vec(op(), 1..80)) {
+            let mut table = IrqTable::new();
+            let mut notes = [Notification::default(); TASKS];
+            let mut ended = [false; TASKS];
+            let mut now = 0u64;
+            // Per line: signals sent since its last ack (at most one).
+            let mut unacked = [0u32; LINES.len()];
+            // Per task: bits raised while not pending, and bits handed out.
+            let mut raised = [[0u32; 64]; TASKS];
+            let mut handed = [[0u32; 64]; TASKS];
+            let count = |c: &mut [u32; 64], bits: u64| {
+                for (b, n) in c.iter_mut().enumerate() {
+                    *n += (bits >> b & 1) as u32;
+                }
+            };
+            for (i, &line) in LINES.iter().enumerate() {
+                prop_assert_eq!(table.bind(line, i % TASKS, i as u32), Ok(i));
+            }
+            for op in ops {
+                match op {
+                    Op::Claim(i) => {
+                        match table.claimed(LINES[i]) {
+                            Claimed::Signal { owner, bits } => {
+                                prop_assert_eq!(owner, i % TASKS);
+                                prop_assert_eq!(bits, 1 << i);
+                                prop_assert!(!ended[owner], "a dead task's line signalled");
+                                unacked[i] += 1;
+                                prop_assert!(unacked[i] <= 1, "signalled twice without an ack");
+                                let n = &mut notes[owner];
+                                if n.pending() & bits == 0 {
+                                    count(&mut raised[owner], bits);
+                                }
+                                if let Some(got) = n.signal(bits) {
+                                    count(&mut handed[owner], got);
+                                }
+                            }
+                            Claimed::Mask => {}
+                        }
+                    }
+                    Op::Ack(t, i) => {
+                        let r = table.ack(i, t);
+                        if i >= LINES.len() || i % TASKS != t || ended[t] {
+                            prop_assert_eq!(r, Err(SysError::NotOwner));
+                        } else if unacked[i] == 0 {
+                            prop_assert_eq!(r, Err(SysError::NotPending));
+                        } else {
+                            prop_assert_eq!(r, Ok(LINES[i]));
+                            unacked[i] = 0;
+                        }
+                    }
+                    Op::Wait(t, mask, d) => {
+                        let n = &mut notes[t];
+                        if ended[t] || n.waiting().is_some() {
+                            continue;
+                        }
+                        let ready = n.pending() & mask;
+                        match n.wait(mask, now + d, now) {
+                            Ok(WaitStart::Ready(bits)) => {
+                                prop_assert_eq!(bits, ready);
+                                count(&mut handed[t], bits);
+                            }
+                            Ok(WaitStart::Blocked) => prop_assert!(ready == 0 && mask != 0 && d > 0),
+                            Err(SysError::InvalidArgument) => prop_assert_eq!(mask, 0),
+                            Err(SysError::TimedOut) => prop_assert!(ready == 0 && d == 0),
+                            Err(e) => prop_assert!(false, "unexpected {e:?}"),
+                        }
+                    }
+                    Op::Poll(t, mask) => {
+                        if ended[t] || notes[t].waiting().is_some() {
+                            continue;
+                        }
+                        let got = notes[t].take(mask);
+                        count(&mut handed[t], got);
+                    }
+                    Op::Tick(ticks) => {
+                        now += ticks;
+                        for n in notes.iter_mut() {
+                            let deadline = n.waiting().map(|w| w.deadline);
+                            if n.expire(now) {
+                                prop_assert!(deadline.is_some_and(|d| d <= now));
+                            }
+                        }
+                    }
+                    Op::End(t) => {
+                        ended[t] = true;
+                        notes[t].clear();
+                        raised[t] = [0; 64];
+                        handed[t] = [0; 64];
+                        table.release(t, |_| {});
+                    }
+                }
+                // Nothing lost, nothing handed out twice: every bit raised
+                // was handed out once or is still pending.
+                for t in 0..TASKS {
+                    for b in 0..64 {
+                        let pending = (notes[t].pending() >> b & 1) as u32;
+                        prop_assert_eq!(raised[t][b], handed[t][b] + pending, "task {} bit {}", t, b);
+                    }
+                    // A blocked task never waits for bits already pending.
+                    if let Some(w) = notes[t].waiting() {
+                        prop_assert_eq!(notes[t].pending() & w.mask, 0);
+                    }
+                }
+            }
+        }
+    }
+}
