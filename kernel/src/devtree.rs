@@ -214,6 +214,11 @@ impl<'a> DeviceTree<'a> {
         DeviceTree { fdt }
     }
 
+    /// The underlying parsed tree.
+    pub fn fdt(&self) -> &Fdt<'a> {
+        &self.fdt
+    }
+
     /// Parses the blob in `bytes`.
     pub fn from_bytes(bytes: &'a [u8]) -> Result<Self, &'static str> {
         Fdt::new(bytes)

@@ -48,11 +48,12 @@ pub struct Machine {
 
 impl Default for Machine {
     /// The machine `run` and `test` use: 128 MiB, one hart, the modern
-    /// transport, virtio-blk, virtio-net and virtio-rng (in slots 7, 6, 5).
+    /// transport, virtio-blk, virtio-net and virtio-rng twice (in slots 7,
+    /// 6, 5, 4).
     fn default() -> Self {
         Machine {
             memory: "128M".into(),
-            devices: vec![Dev::Blk, Dev::Net, Dev::Rng],
+            devices: vec![Dev::Blk, Dev::Net, Dev::Rng, Dev::Rng],
             modern: true,
             readonly_disk: false,
             extra: Vec::new(),

@@ -1,6 +1,8 @@
 //! `blkd`: the userspace virtio-blk driver task. Granted the blk window
-//! alone, it reads known sectors and writes a scratch sector, printing each
-//! marker only after the data was checked.
+//! and its interrupt, it reads known sectors and writes a scratch sector,
+//! then reads [`IRQ_READS`] sectors each completed by an interrupt, printing
+//! each marker only after the data was checked. Without an irq capability
+//! (a machine without a PLIC) it polls.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
@@ -8,80 +10,81 @@
 use core::fmt;
 
 use mmio_types::DmaRegion;
-use nexus_abi::{MapProt, SysError, println, sys};
+use nexus_abi::{CapKind, MapProt, SysError, println, sys};
 use nexus_virtio::disk_pattern::{SCRATCH_SECTOR, scratch_pattern, sector_pattern};
-use nexus_virtio::{BlkError, SECTOR_SIZE, VirtioBlk, VirtioMmioWindow};
+use nexus_virtio::{
+    BlkError, DmaRange, IrqDevice, KernelIrq, SECTOR_SIZE, VirtioBlk, VirtioMmioWindow,
+};
 
 nexus_abi::entry!(main);
 
 /// Where system.toml puts the virtio-blk window.
 const BLK_SLOT: usize = 1;
+/// Where system.toml puts the window's irq capability.
+const IRQ_SLOT: usize = 2;
+/// The notification bit system.toml binds the interrupt to.
+const IRQ_BIT: u32 = 0;
+/// Reads completed by interrupt, each checked, before `SELFTEST: irq ok`.
+const IRQ_READS: u64 = 1000;
+/// How long a request may take before the device counts as dead: 1 s of
+/// the 10 MHz timer.
+const DEVICE_TIMEOUT: u64 = 10_000_000;
 
-type Blk = VirtioBlk<VirtioMmioWindow>;
+type Blk = VirtioBlk<IrqDevice<VirtioMmioWindow, KernelIrq>>;
 
 fn main() -> i32 {
     match run() {
         Ok(()) => 0,
-        Err(failure) => {
-            println!("blkd: FAIL {failure}");
+        Err(why) => {
+            println!("blkd: FAIL {why}");
             1
         }
     }
 }
 
-/// What failed, and the reason the kernel or the driver gave.
-struct Failure {
-    step: &'static str,
-    why: Why,
+/// What failed: a check of blkd's own, or a step with the reason the
+/// kernel or the driver gave.
+enum Failure {
+    Check(&'static str),
+    Sys(&'static str, SysError),
+    Blk(&'static str, BlkError),
 }
 
-enum Why {
-    Sys(SysError),
-    Blk(BlkError),
-    Check(&'static str),
+impl From<&'static str> for Failure {
+    fn from(what: &'static str) -> Self {
+        Failure::Check(what)
+    }
 }
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.why {
-            Why::Sys(e) => write!(f, "{}: {e}", self.step),
-            Why::Blk(e) => write!(f, "{}: {e}", self.step),
-            Why::Check(what) => write!(f, "{}: {what}", self.step),
+        match self {
+            Failure::Check(what) => write!(f, "{what}"),
+            Failure::Sys(step, e) => write!(f, "{step}: {e}"),
+            Failure::Blk(step, e) => write!(f, "{step}: {e}"),
         }
     }
 }
 
 /// `map_err` helpers naming the step that failed.
-fn sys(step: &'static str) -> impl FnOnce(SysError) -> Failure {
-    move |e| Failure {
-        step,
-        why: Why::Sys(e),
-    }
+fn sys_err(step: &'static str) -> impl FnOnce(SysError) -> Failure {
+    move |e| Failure::Sys(step, e)
 }
 
-fn blk(step: &'static str) -> impl FnOnce(BlkError) -> Failure {
-    move |e| Failure {
-        step,
-        why: Why::Blk(e),
-    }
-}
-
-fn check(step: &'static str, what: &'static str) -> Failure {
-    Failure {
-        step,
-        why: Why::Check(what),
-    }
+fn blk_err(step: &'static str) -> impl FnOnce(BlkError) -> Failure {
+    move |e| Failure::Blk(step, e)
 }
 
 fn run() -> Result<(), Failure> {
-    let token = sys::mmio_map(BLK_SLOT, MapProt::RW).map_err(sys("mapping the blk window"))?;
-    let window = VirtioMmioWindow::from_token(token)
-        .map_err(|_| check("mapping the blk window", "the window is not 4 KiB"))?;
-    let queue = DmaRegion::new(sys::dma_alloc(2).map_err(sys("allocating the queue"))?);
+    let token = sys::mmio_map(BLK_SLOT, MapProt::RW).map_err(sys_err("mapping the blk window"))?;
+    let window = VirtioMmioWindow::from_token(token).map_err(|_| "the blk window is not 4 KiB")?;
+    let interrupts = sys::cap_info(IRQ_SLOT).is_ok_and(|c| c.kind == CapKind::Irq);
+    let window = IrqDevice::new(window, KernelIrq, IRQ_SLOT, IRQ_BIT).ok_or("bad irq bit")?;
+    let queue = DmaRegion::new(sys::dma_alloc(2).map_err(sys_err("allocating the queue"))?);
     let mut blk = VirtioBlk::new(window, queue)
         .map_err(|f| f.error)
-        .map_err(blk("virtio-blk initialisation"))?;
-    let mut buf = DmaRegion::new(sys::dma_alloc(1).map_err(sys("allocating the data buffer"))?);
+        .map_err(blk_err("virtio-blk initialisation"))?;
+    let mut buf = DmaRegion::new(sys::dma_alloc(1).map_err(sys_err("allocating the data buffer"))?);
     println!(
         "blkd: virtio-blk ready: {} sectors, queue of {}",
         blk.capacity(),
@@ -92,27 +95,37 @@ fn run() -> Result<(), Failure> {
     println!("SELFTEST: virtio-blk read ok");
     check_write(&mut blk, &mut buf)?;
     println!("SELFTEST: virtio-blk write ok");
+    if interrupts {
+        let spurious = check_interrupt_reads(&mut blk, &mut buf)?;
+        if spurious != 0 {
+            println!("blkd: {spurious} wakeup(s) found InterruptStatus 0");
+            return Err("spurious interrupt wakeups".into());
+        }
+        println!("blkd: {IRQ_READS} reads completed by interrupt, none spurious");
+        println!("SELFTEST: irq ok");
+    } else {
+        println!("blkd: no irq capability: polling");
+    }
 
     let (window, queue) = blk.into_parts();
-    sys::mmio_unmap(window.unmap()).map_err(|(e, _)| sys("unmapping the blk window")(e))?;
+    let (window, _) = window.into_parts();
+    sys::mmio_unmap(window.unmap())
+        .map_err(|(e, _)| Failure::Sys("unmapping the blk window", e))?;
     for region in [queue, buf] {
-        sys::dma_free(region.into_token()).map_err(|(e, _)| sys("freeing DMA memory")(e))?;
+        sys::dma_free(region.into_token())
+            .map_err(|(e, _)| Failure::Sys("freeing DMA memory", e))?;
     }
     Ok(())
 }
 
 /// Sector 0 and the last sector hold their own numbers.
 fn check_reads(blk: &mut Blk, buf: &mut DmaRegion) -> Result<(), Failure> {
-    const STEP: &str = "reading sectors 0 and the last";
-    let last = blk
-        .capacity()
-        .checked_sub(1)
-        .ok_or(check(STEP, "the disk is empty"))?;
+    let last = blk.capacity().checked_sub(1).ok_or("the disk is empty")?;
     for (sector, offset) in [(0, 0), (last, SECTOR_SIZE)] {
         blk.read(sector, buf, offset, SECTOR_SIZE)
-            .map_err(self::blk(STEP))?;
-        if !holds(buf, offset, &sector_pattern(sector)) {
-            return Err(check(STEP, "a sector does not hold its own number"));
+            .map_err(blk_err("reading sectors 0 and the last"))?;
+        if !holds(buf, offset, &sector_pattern(sector))? {
+            return Err("a sector does not hold its own number".into());
         }
     }
     Ok(())
@@ -120,34 +133,77 @@ fn check_reads(blk: &mut Blk, buf: &mut DmaRegion) -> Result<(), Failure> {
 
 /// A fresh pattern written to the scratch sector, flushed, reads back.
 fn check_write(blk: &mut Blk, buf: &mut DmaRegion) -> Result<(), Failure> {
-    const STEP: &str = "writing the scratch sector";
     if blk.capacity() <= SCRATCH_SECTOR {
         println!(
             "blkd: the disk has {} sectors; the scratch sector is {SCRATCH_SECTOR}",
             blk.capacity()
         );
-        return Err(check(STEP, "the disk is too small"));
+        return Err("writing the scratch sector: the disk is too small".into());
     }
     let pattern = scratch_pattern();
     buf.write_bytes(0, &pattern)
-        .map_err(|_| check(STEP, "the buffer is too small"))?;
+        .map_err(|_| "buffer too small")?;
     blk.write(SCRATCH_SECTOR, buf, 0, SECTOR_SIZE)
-        .map_err(self::blk(STEP))?;
-    blk.flush().map_err(self::blk("flushing"))?;
+        .map_err(blk_err("writing the scratch sector"))?;
+    blk.flush().map_err(blk_err("flushing"))?;
     // Read back into a different, cleared part of the buffer.
     buf.fill(SECTOR_SIZE, SECTOR_SIZE, 0)
-        .map_err(|_| check(STEP, "the buffer is too small"))?;
+        .map_err(|_| "buffer too small")?;
     blk.read(SCRATCH_SECTOR, buf, SECTOR_SIZE, SECTOR_SIZE)
-        .map_err(self::blk("reading the scratch sector back"))?;
-    if !holds(buf, SECTOR_SIZE, &pattern) {
-        return Err(check(STEP, "the sector did not read back as written"));
+        .map_err(blk_err("reading the scratch sector back"))?;
+    if !holds(buf, SECTOR_SIZE, &pattern)? {
+        return Err("the scratch sector did not read back as written".into());
     }
     Ok(())
 }
 
-/// Whether the sector at `offset` of `buf` holds `want` (false if it lies
-/// outside the buffer).
-fn holds(buf: &DmaRegion, offset: usize, want: &[u8; SECTOR_SIZE]) -> bool {
+/// Reads [`IRQ_READS`] sectors one at a time, each completed by an
+/// interrupt: wait, acknowledge the device, re-arm the line, then take the
+/// completion and check the data. Returns the wakeups that found no cause
+/// in `InterruptStatus`.
+fn check_interrupt_reads(blk: &mut Blk, buf: &mut DmaRegion) -> Result<u64, &'static str> {
+    blk.set_interrupts(true)
+        .map_err(|_| "cannot enable interrupts")?;
+    let capacity = blk.capacity();
+    let mut spurious = 0;
+    for k in 0..IRQ_READS {
+        // Spread over the disk: sector numbers coprime-stepped modulo its size.
+        let sector = (k * 7919) % capacity;
+        buf.fill(0, SECTOR_SIZE, 0)
+            .map_err(|_| "buffer too small")?;
+        let range = DmaRange::new(buf, 0, SECTOR_SIZE).map_err(|_| "buffer too small")?;
+        let id = blk
+            .submit_read(sector, range)
+            .map_err(|_| "submitting a read failed")?;
+        let done = loop {
+            let deadline = sys::time().saturating_add(DEVICE_TIMEOUT);
+            let acked = blk
+                .wait_interrupt(deadline)
+                .map_err(|_| "the device did not interrupt within a second")?
+                .acknowledge();
+            if acked.status().is_empty() {
+                spurious += 1;
+            }
+            acked.rearm().map_err(|_| "irq_ack failed")?;
+            if let Some(done) = blk.poll() {
+                break done;
+            }
+        };
+        if done != (id, Ok(())) {
+            return Err("an interrupt-driven read failed");
+        }
+        if !holds(buf, 0, &sector_pattern(sector))? {
+            return Err("an interrupt-driven read returned the wrong data");
+        }
+    }
+    blk.set_interrupts(false)
+        .map_err(|_| "cannot disable interrupts")?;
+    Ok(spurious)
+}
+
+fn holds(buf: &DmaRegion, offset: usize, want: &[u8; SECTOR_SIZE]) -> Result<bool, &'static str> {
     let mut got = [0u8; SECTOR_SIZE];
-    buf.read_bytes(offset, &mut got).is_ok() && &got == want
+    buf.read_bytes(offset, &mut got)
+        .map_err(|_| "buffer too small")?;
+    Ok(&got == want)
 }
