@@ -14,6 +14,7 @@ pub mod fault;
 pub mod mem;
 #[cfg(test)]
 mod model_tests;
+pub mod notify;
 pub mod pagetable;
 pub mod pte;
 pub mod space;

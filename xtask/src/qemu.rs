@@ -20,7 +20,8 @@ pub struct Run {
 
 /// The machine: `virt`, OpenSBI, 128 MiB, the modern virtio-mmio transport,
 /// with a virtio-blk (on `disk`), a virtio-net (user networking) and a
-/// virtio-rng. Devices fill transport slots from the top: blk, net, rng.
+/// virtio-rng twice. Devices fill transport slots from the top: blk, net,
+/// rng, rng.
 pub fn command(kernel: &Path, disk: &Path, extra: &[String]) -> Command {
     let mut c = Command::new("qemu-system-riscv64");
     c.args([
@@ -44,6 +45,8 @@ pub fn command(kernel: &Path, disk: &Path, extra: &[String]) -> Command {
         "-device",
         "virtio-net-device,netdev=net0",
     ]);
+    // Two rngs: one whose window the selftest maps, one irq-hog drives.
+    c.args(["-device", "virtio-rng-device"]);
     c.args(["-device", "virtio-rng-device"]);
     c.args(extra);
     c.arg("-kernel").arg(kernel);

@@ -1,21 +1,32 @@
 //! `blkd`: the userspace virtio-blk driver task. Granted the blk window
-//! alone, it reads known sectors and writes a scratch sector, printing each
-//! marker only after the data was checked.
+//! and its interrupt, it reads known sectors and writes a scratch sector,
+//! then reads [`IRQ_READS`] sectors each completed by an interrupt, printing
+//! each marker only after the data was checked. Without an irq capability
+//! (a machine without a PLIC) it polls.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
 
 use mmio_types::DmaRegion;
-use nexus_abi::{MapProt, println, sys};
+use nexus_abi::{CapKind, MapProt, println, sys};
 use nexus_virtio::disk_pattern::{SCRATCH_SECTOR, scratch_pattern, sector_pattern};
-use nexus_virtio::{SECTOR_SIZE, VirtioBlk, VirtioMmioWindow};
+use nexus_virtio::{DmaRange, IrqDevice, KernelIrq, SECTOR_SIZE, VirtioBlk, VirtioMmioWindow};
 
 nexus_abi::entry!(main);
 
 /// Where system.toml puts the virtio-blk window.
 const BLK_SLOT: usize = 1;
+/// Where system.toml puts the window's irq capability.
+const IRQ_SLOT: usize = 2;
+/// The notification bit system.toml binds the interrupt to.
+const IRQ_BIT: u32 = 0;
+/// Reads completed by interrupt, each checked, before `SELFTEST: irq ok`.
+const IRQ_READS: u64 = 1000;
+/// How long a request may take before the device counts as dead: 1 s of
+/// the 10 MHz timer.
+const DEVICE_TIMEOUT: u64 = 10_000_000;
 
-type Blk = VirtioBlk<VirtioMmioWindow>;
+type Blk = VirtioBlk<IrqDevice<VirtioMmioWindow, KernelIrq>>;
 
 fn main() -> i32 {
     match run() {
@@ -31,6 +42,8 @@ fn run() -> Result<(), &'static str> {
     let token =
         sys::mmio_map(BLK_SLOT, MapProt::RW).map_err(|_| "mmio_map of the blk window failed")?;
     let window = VirtioMmioWindow::from_token(token).map_err(|_| "the blk window is not 4 KiB")?;
+    let interrupts = sys::cap_info(IRQ_SLOT).is_ok_and(|c| c.kind == CapKind::Irq);
+    let window = IrqDevice::new(window, KernelIrq, IRQ_SLOT, IRQ_BIT).ok_or("bad irq bit")?;
     let queue = DmaRegion::new(sys::dma_alloc(2).map_err(|_| "dma_alloc for the queue failed")?);
     let mut blk = VirtioBlk::new(window, queue).map_err(|_| "virtio-blk initialisation failed")?;
     let mut buf = DmaRegion::new(sys::dma_alloc(1).map_err(|_| "dma_alloc for data failed")?);
@@ -44,8 +57,20 @@ fn run() -> Result<(), &'static str> {
     println!("SELFTEST: virtio-blk read ok");
     check_write(&mut blk, &mut buf)?;
     println!("SELFTEST: virtio-blk write ok");
+    if interrupts {
+        let spurious = check_interrupt_reads(&mut blk, &mut buf)?;
+        if spurious != 0 {
+            println!("blkd: {spurious} wakeup(s) found InterruptStatus 0");
+            return Err("spurious interrupt wakeups");
+        }
+        println!("blkd: {IRQ_READS} reads completed by interrupt, none spurious");
+        println!("SELFTEST: irq ok");
+    } else {
+        println!("blkd: no irq capability: polling");
+    }
 
     let (window, queue) = blk.into_parts();
+    let (window, _) = window.into_parts();
     sys::mmio_unmap(window.unmap()).map_err(|_| "mmio_unmap failed")?;
     for region in [queue, buf] {
         sys::dma_free(region.into_token()).map_err(|_| "dma_free failed")?;
@@ -83,6 +108,50 @@ fn check_write(blk: &mut Blk, buf: &mut DmaRegion) -> Result<(), &'static str> {
         return Err("the scratch sector did not read back as written");
     }
     Ok(())
+}
+
+/// Reads [`IRQ_READS`] sectors one at a time, each completed by an
+/// interrupt: wait, acknowledge the device, re-arm the line, then take the
+/// completion and check the data. Returns the wakeups that found no cause
+/// in `InterruptStatus`.
+fn check_interrupt_reads(blk: &mut Blk, buf: &mut DmaRegion) -> Result<u64, &'static str> {
+    blk.set_interrupts(true)
+        .map_err(|_| "cannot enable interrupts")?;
+    let capacity = blk.capacity();
+    let mut spurious = 0;
+    for k in 0..IRQ_READS {
+        // Spread over the disk: sector numbers coprime-stepped modulo its size.
+        let sector = (k * 7919) % capacity;
+        buf.fill(0, SECTOR_SIZE, 0)
+            .map_err(|_| "buffer too small")?;
+        let range = DmaRange::new(buf, 0, SECTOR_SIZE).map_err(|_| "buffer too small")?;
+        let id = blk
+            .submit_read(sector, range)
+            .map_err(|_| "submitting a read failed")?;
+        let done = loop {
+            let deadline = sys::time().saturating_add(DEVICE_TIMEOUT);
+            let acked = blk
+                .wait_interrupt(deadline)
+                .map_err(|_| "the device did not interrupt within a second")?
+                .acknowledge();
+            if acked.status().is_empty() {
+                spurious += 1;
+            }
+            acked.rearm().map_err(|_| "irq_ack failed")?;
+            if let Some(done) = blk.poll() {
+                break done;
+            }
+        };
+        if done != (id, Ok(())) {
+            return Err("an interrupt-driven read failed");
+        }
+        if !holds(buf, 0, &sector_pattern(sector))? {
+            return Err("an interrupt-driven read returned the wrong data");
+        }
+    }
+    blk.set_interrupts(false)
+        .map_err(|_| "cannot disable interrupts")?;
+    Ok(spurious)
 }
 
 fn holds(buf: &DmaRegion, offset: usize, want: &[u8; SECTOR_SIZE]) -> Result<bool, &'static str> {

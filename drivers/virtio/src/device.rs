@@ -10,7 +10,7 @@
 use crate::features::Features;
 use crate::mmio::{MAGIC, VERSION_MODERN, VirtioMmioWindow};
 use crate::queue::QueueAreas;
-use crate::status::DeviceStatus;
+use crate::status::{DeviceStatus, InterruptStatus};
 use crate::transport::{VirtioRegs, VirtioRegsRead};
 
 /// Register-level access to one virtio device.
@@ -39,6 +39,11 @@ pub trait Transport {
     fn notify(&mut self, queue: u16);
     /// `ConfigGeneration`.
     fn config_generation(&self) -> u32;
+    /// `InterruptStatus`: why the device interrupted.
+    fn interrupt_status(&self) -> InterruptStatus;
+    /// Writes `InterruptACK`: the device stops asserting its interrupt for
+    /// these causes.
+    fn ack_interrupt(&mut self, bits: InterruptStatus);
 }
 
 impl Transport for VirtioMmioWindow {
@@ -105,6 +110,16 @@ impl Transport for VirtioMmioWindow {
     #[inline]
     fn config_generation(&self) -> u32 {
         self.regs_shared().config_generation()
+    }
+
+    #[inline]
+    fn interrupt_status(&self) -> InterruptStatus {
+        self.regs_shared().interrupt_status()
+    }
+
+    #[inline]
+    fn ack_interrupt(&mut self, bits: InterruptStatus) {
+        self.regs().ack_interrupt(bits);
     }
 }
 

@@ -9,7 +9,7 @@ use crate::elf;
 use crate::pagetable::PageTable;
 use crate::pte::{Owner, Pte};
 use crate::space::AddressSpace;
-use crate::system::TaskSpec;
+use crate::system::{IrqGrant, TaskSpec};
 use crate::task::{Expect, MAX_TASKS, State, Task, TrapFrame};
 
 use super::console::{UART_BASE, kprintln};
@@ -17,6 +17,7 @@ use super::cpu::{self, FINISHER};
 use super::dt;
 use super::entry::{neuron_return_to_user, neuron_trap_entry, sym_addr};
 use super::kernel::{Kernel, kernel};
+use super::plic::Plic;
 
 /// Time slices per second.
 const SLICES_PER_SECOND: u64 = 100;
@@ -38,7 +39,16 @@ pub fn kmain(hartid: usize, dtb: usize, specs: &'static [TaskSpec]) -> ! {
     k.mem.reserve(dtb, dtb + plat.fdt.total_size());
 
     let devices = discover_devices(&plat);
+    k.plic = dt::plic(&plat, hartid).and_then(Plic::new);
+    if k.plic.is_none() {
+        kprintln!(
+            "neuron: no PLIC for this hart in the device tree: interrupts are not delivered, drivers poll"
+        );
+    }
     build_kernel_page_table(k, &devices);
+    if let Some(plic) = k.plic {
+        plic.reset();
+    }
     if !cpu::set_trap_vector(neuron_trap_entry as *const () as usize) {
         panic!("stvec did not accept the trap vector");
     }
@@ -58,6 +68,13 @@ pub fn kmain(hartid: usize, dtb: usize, specs: &'static [TaskSpec]) -> ! {
         k.tasks[i] = load_task(k, spec);
     }
     grant_devices(k, specs, &devices);
+    grant_controls(k, specs);
+    if let Some(plic) = k.plic {
+        for line in k.irqs.iter() {
+            plic.arm(line.line);
+        }
+        cpu::enable_external_interrupts();
+    }
     cpu::set_timer_in(k.quantum);
     let first = k.schedule(MAX_TASKS - 1);
     // SAFETY: `first` is the frame of the task just made current, in
@@ -197,7 +214,13 @@ fn build_kernel_page_table(k: &mut Kernel, devices: &DeviceTable) {
     let windows = devices
         .iter()
         .map(|d| (d.base, d.base + d.len, MapProt::RW));
-    for (start, end, prot) in ranges.into_iter().chain(windows) {
+    let plic_pages = k
+        .plic
+        .map(|p| p.pages())
+        .into_iter()
+        .flatten()
+        .map(|pa| (pa, pa + 0x1000, MapProt::RW));
+    for (start, end, prot) in ranges.into_iter().chain(windows).chain(plic_pages) {
         let mut pa = start;
         while pa < end {
             let mapped = Pte::leaf(pa, prot, Owner::Kernel)
@@ -259,7 +282,65 @@ fn load_task(k: &mut Kernel, spec: &'static TaskSpec) -> Option<Task> {
         state: State::Runnable,
         expect: spec.expect,
         dma_quota: spec.dma_pages,
+        notify: Default::default(),
     })
+}
+
+/// Binds device interrupt `line` to bit `irq.bit` of task `ti` and mints the
+/// irq capability into `irq.slot`. Without an interrupt controller nothing
+/// is minted (boot said so once): the driver finds the slot empty and polls.
+fn grant_irq(k: &mut Kernel, ti: usize, name: &str, irq: IrqGrant, line: u32) {
+    let Some(plic) = k.plic else {
+        return;
+    };
+    if !plic.has(line) {
+        kprintln!("neuron: cannot grant irq {line} to {name}: not a source of the PLIC");
+        k.boot_failures += 1;
+        return;
+    }
+    let index = match k.irqs.bind(line, ti, irq.bit) {
+        Ok(index) => index,
+        Err(e) => {
+            kprintln!("neuron: cannot grant irq {line} to {name}: {e:?}");
+            k.boot_failures += 1;
+            return;
+        }
+    };
+    let Some(task) = k.tasks[ti].as_mut() else {
+        return;
+    };
+    let cap = Cap::minted(Object::Irq { index }, CapRights::READ | CapRights::WRITE);
+    match task.caps.install(irq.slot, cap) {
+        Ok(()) => kprintln!(
+            "neuron: granted irq {line} to {name} in slot {} (bit {})",
+            irq.slot,
+            irq.bit
+        ),
+        Err(e) => {
+            kprintln!("neuron: cannot grant irq to {name} slot {}: {e}", irq.slot);
+            k.boot_failures += 1;
+        }
+    }
+}
+
+/// Mints the task-control capabilities of the system description.
+fn grant_controls(k: &mut Kernel, specs: &'static [TaskSpec]) {
+    for (ti, spec) in specs.iter().enumerate().take(MAX_TASKS) {
+        for c in spec.controls {
+            let Some(task) = k.tasks[ti].as_mut() else {
+                continue;
+            };
+            let cap = Cap::minted(Object::TaskControl { task: c.task }, CapRights::WRITE);
+            if let Err(e) = task.caps.install(c.slot, cap) {
+                kprintln!(
+                    "neuron: cannot grant control to {} slot {}: {e}",
+                    spec.name,
+                    c.slot
+                );
+                k.boot_failures += 1;
+            }
+        }
+    }
 }
 
 /// Mints each granted device capability into its task's slot. A window goes
@@ -316,6 +397,9 @@ fn grant_devices(k: &mut Kernel, specs: &'static [TaskSpec], devices: &DeviceTab
                     kprintln!("neuron: cannot grant to {} slot {}: {e}", spec.name, g.slot);
                     k.boot_failures += 1;
                 }
+            }
+            if let Some(irq) = g.irq {
+                grant_irq(k, ti, spec.name, irq, dev.irq);
             }
         }
     }

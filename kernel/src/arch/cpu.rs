@@ -47,6 +47,9 @@ pub fn skip_ecall() {
 /// Supervisor timer interrupt code.
 pub const TIMER_INTERRUPT: usize = 5;
 
+/// Supervisor external interrupt code (the PLIC).
+pub const EXTERNAL_INTERRUPT: usize = 9;
+
 /// Installs the trap vector; returns whether `stvec` took it.
 pub fn set_trap_vector(addr: usize) -> bool {
     let v = stvec::Stvec::new(addr, stvec::TrapMode::Direct);
@@ -94,6 +97,20 @@ pub fn init_user_mode() {
     }
 }
 
+/// Enables the supervisor external interrupt (taken in U-mode only, like
+/// the timer; the idle loop sees it pending through `wfi`).
+pub fn enable_external_interrupts() {
+    // SAFETY: only lets the PLIC's S-mode context interrupt U-mode; the
+    // kernel itself still runs with `sstatus.SIE` clear.
+    unsafe { sie::set_sext() };
+}
+
+/// Sleeps until an interrupt enabled in `sie` is pending. With
+/// `sstatus.SIE` clear no trap is taken: the caller looks at what woke it.
+pub fn wait_for_interrupt() {
+    riscv::asm::wfi();
+}
+
 /// The `time` CSR.
 pub fn now() -> u64 {
     time::read64()
@@ -101,7 +118,13 @@ pub fn now() -> u64 {
 
 /// Arms the timer to fire `ticks` from now.
 pub fn set_timer_in(ticks: u64) {
-    let _ = sbi_rt::set_timer(now().wrapping_add(ticks));
+    set_timer_at(now().wrapping_add(ticks));
+}
+
+/// Arms the timer to fire when `time` reaches `at` (this also clears a
+/// pending timer interrupt).
+pub fn set_timer_at(at: u64) {
+    let _ = sbi_rt::set_timer(at);
 }
 
 /// Arms no timer interrupt at all (the deadline is the end of time).
