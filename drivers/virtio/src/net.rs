@@ -24,12 +24,12 @@
 use core::fmt;
 
 use bitflags::bitflags;
-use mmio_types::{DmaError, DmaRegion, ReadPure, field_shared, register_layout};
+use mmio_types::{DmaError, DmaRegion, ReadPure, field_shared, register_block};
 
 use crate::config::VirtioConfig;
 use crate::device::{self, InitError, Transport};
 use crate::features::Features;
-use crate::mmio::VirtioMmioWindow;
+use crate::mmio::{CONFIG_OFFSET, VirtioMmioWindow, WINDOW_LEN};
 use crate::queue::{DmaRange, QueueError, QueueLayout, Segment, SplitQueue};
 use crate::status::DeviceStatus;
 
@@ -108,44 +108,31 @@ bitflags! {
 /// `status` bit: the link is up.
 pub const STATUS_LINK_UP: u16 = 1;
 
-/// virtio-net configuration space, at 0x100 in the window.
-///
-/// The MAC address is six byte registers (the spec reads 8-bit fields with
-/// 8-bit accesses).
-#[repr(C)]
-pub struct NetConfig {
-    /// 0x00..0x06 `mac`, byte 0.
-    pub mac0: ReadPure<u8>,
-    /// `mac` byte 1.
-    pub mac1: ReadPure<u8>,
-    /// `mac` byte 2.
-    pub mac2: ReadPure<u8>,
-    /// `mac` byte 3.
-    pub mac3: ReadPure<u8>,
-    /// `mac` byte 4.
-    pub mac4: ReadPure<u8>,
-    /// `mac` byte 5.
-    pub mac5: ReadPure<u8>,
-    /// 0x06 `status` (valid with `VIRTIO_NET_F_STATUS`).
-    pub status: ReadPure<u16>,
-    /// 0x08 `max_virtqueue_pairs` (valid with `VIRTIO_NET_F_MQ`).
-    pub max_virtqueue_pairs: ReadPure<u16>,
-    /// 0x0a `mtu` (valid with `VIRTIO_NET_F_MTU`).
-    pub mtu: ReadPure<u16>,
-}
-
-register_layout! {
-    NetConfig, size = 0x0c;
-    registers {
-        mac0 @ 0x00,
-        mac1 @ 0x01,
-        mac2 @ 0x02,
-        mac3 @ 0x03,
-        mac4 @ 0x04,
-        mac5 @ 0x05,
-        status @ 0x06,
-        max_virtqueue_pairs @ 0x08,
-        mtu @ 0x0a,
+register_block! {
+    /// virtio-net configuration space, at 0x100 in the window.
+    ///
+    /// The MAC address is six byte registers (the spec reads 8-bit fields with
+    /// 8-bit accesses).
+    pub struct NetConfig at CONFIG_OFFSET in WINDOW_LEN {
+        /// 0x00..0x06 `mac`, byte 0.
+        0x00 => pub mac0: ReadPure<u8>,
+        /// `mac` byte 1.
+        0x01 => pub mac1: ReadPure<u8>,
+        /// `mac` byte 2.
+        0x02 => pub mac2: ReadPure<u8>,
+        /// `mac` byte 3.
+        0x03 => pub mac3: ReadPure<u8>,
+        /// `mac` byte 4.
+        0x04 => pub mac4: ReadPure<u8>,
+        /// `mac` byte 5.
+        0x05 => pub mac5: ReadPure<u8>,
+        /// 0x06 `status` (valid with `VIRTIO_NET_F_STATUS`).
+        0x06 => pub status: ReadPure<u16>,
+        /// 0x08 `max_virtqueue_pairs` (valid with `VIRTIO_NET_F_MQ`).
+        0x08 => pub max_virtqueue_pairs: ReadPure<u16>,
+        /// 0x0a `mtu` (valid with `VIRTIO_NET_F_MTU`).
+        0x0a => pub mtu: ReadPure<u16>,
+        0x0c => @end,
     }
 }
 

@@ -628,7 +628,7 @@ mod chain_tests {
     use mmio_types::FakeDma;
 
     fn queue(size: u16, max_chain: u16) -> (FakeDma, SplitQueue) {
-        let (dev, token) = FakeDma::new(1);
+        let (dev, token) = FakeDma::new(1).expect("fake DMA pool");
         let layout = QueueLayout::new(size, 0).unwrap();
         let q = SplitQueue::new(DmaRegion::new(token), layout, max_chain, false).unwrap();
         (dev, q)

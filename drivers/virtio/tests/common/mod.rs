@@ -93,7 +93,7 @@ pub struct Bus {
 impl Bus {
     /// A fresh DMA region of `pages` pages the device can reach.
     pub fn alloc(&mut self, pages: usize) -> DmaRegion {
-        let (dev, token) = FakeDma::new(pages);
+        let (dev, token) = FakeDma::new(pages).expect("fake DMA pool");
         self.regions.push(dev);
         DmaRegion::new(token)
     }
