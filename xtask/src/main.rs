@@ -5,6 +5,7 @@ mod baseline;
 mod bench;
 mod image;
 mod markers;
+mod matrix;
 mod qemu;
 mod setup;
 mod system;
@@ -46,6 +47,15 @@ enum Cmd {
         #[arg(long, default_value_t = 60)]
         timeout: u64,
     },
+    /// Boot the system on many QEMU `virt` configurations (RAM, harts,
+    /// device orders, extra devices, interrupt controllers, no MMU, legacy
+    /// transport, read-only and tiny disks) and check each outcome against
+    /// the one expected.
+    Matrix {
+        /// Seconds before one configuration's run is stopped.
+        #[arg(long, default_value_t = 60)]
+        timeout: u64,
+    },
     /// Count the instructions of typed and raw MMIO accesses on riscv64.
     AsmCheck,
     /// Benchmark the userspace virtio-blk driver and system calls against
@@ -76,6 +86,7 @@ fn main() -> ExitCode {
             test::run_system(&root, Duration::from_secs(timeout), &qemu_args)
         }
         Cmd::Test { timeout } => test::test_all(&root, Duration::from_secs(timeout)),
+        Cmd::Matrix { timeout } => matrix::run(&root, Duration::from_secs(timeout)),
         Cmd::AsmCheck => asm_check::run(&root).map(drop),
         Cmd::Bench { instructions_only } => bench::run(&root, instructions_only),
         Cmd::Lint => test::lint(&root),

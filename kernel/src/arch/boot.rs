@@ -274,21 +274,29 @@ fn load_task(k: &mut Kernel, spec: &'static TaskSpec) -> Option<Task> {
     })
 }
 
-/// Binds device interrupt `line` to bit `irq.bit` of task `ti` and mints the
+/// Binds the device's interrupt to bit `irq.bit` of task `ti` and mints the
 /// irq capability into `irq.slot`. Without an interrupt controller nothing
 /// is minted (boot said so once): the driver finds the slot empty and polls.
+/// The same when the device's interrupt goes to another controller than the
+/// boot hart's PLIC (with NUMA, QEMU wires devices to the last socket's
+/// PLIC): the kernel cannot take it, so the driver polls.
 fn grant_irq(k: &mut Kernel, ti: usize, name: &str, irq: IrqGrant, dev_irq: Option<Irq>) {
     let Some(plic) = k.plic else {
         return;
     };
-    let Some(line) = dev_irq
-        .filter(|i| i.controller == plic.phandle())
-        .map(|i| i.number)
-    else {
-        kprintln!("neuron: cannot grant an irq to {name}: the device has no PLIC interrupt");
+    let Some(dev_irq) = dev_irq else {
+        kprintln!("neuron: cannot grant an irq to {name}: the device has no interrupt");
         k.boot_failures += 1;
         return;
     };
+    if dev_irq.controller != plic.phandle() {
+        kprintln!(
+            "neuron: no irq for {name}: its device interrupts another controller than this \
+             hart's PLIC; it polls"
+        );
+        return;
+    }
+    let line = dev_irq.number;
     if !plic.has(line) {
         kprintln!("neuron: cannot grant irq {line} to {name}: not a source of the PLIC");
         k.boot_failures += 1;
