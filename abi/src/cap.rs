@@ -29,6 +29,11 @@ pub enum CapKind {
     DeviceMmio = 2,
     /// A buffer of DMA memory (made by `dma_alloc`).
     Dma = 3,
+    /// A device's interrupt line, bound to a bit of its owner's
+    /// notification (`irq_ack`).
+    Irq = 4,
+    /// Control of another task (`task_kill`).
+    TaskControl = 5,
 }
 
 impl CapKind {
@@ -38,6 +43,8 @@ impl CapKind {
             1 => Some(CapKind::Task),
             2 => Some(CapKind::DeviceMmio),
             3 => Some(CapKind::Dma),
+            4 => Some(CapKind::Irq),
+            5 => Some(CapKind::TaskControl),
             _ => None,
         }
     }
@@ -68,7 +75,11 @@ mod tests {
         assert_eq!(CapKind::from_code(2), Some(CapKind::DeviceMmio));
         assert_eq!(CapKind::from_code(3), Some(CapKind::Dma));
         assert_eq!(CapKind::from_code(0), None);
-        assert_eq!(CapKind::from_code(4), None);
+        assert_eq!(CapKind::Irq as usize, 4);
+        assert_eq!(CapKind::TaskControl as usize, 5);
+        assert_eq!(CapKind::from_code(4), Some(CapKind::Irq));
+        assert_eq!(CapKind::from_code(5), Some(CapKind::TaskControl));
+        assert_eq!(CapKind::from_code(6), None);
     }
 
     #[test]

@@ -52,11 +52,21 @@ pub enum SysError {
     /// The request would exceed the caller's DMA quota (set in the system
     /// description; 0 for tasks without one).
     QuotaExceeded = 18,
+    /// A `wait` reached its deadline with none of the awaited bits pending.
+    TimedOut = 19,
+    /// `irq_ack` named an interrupt line that has not fired since it was
+    /// last acknowledged: there is nothing to acknowledge.
+    NotPending = 20,
+    /// The interrupt line is bound to another task's notification: only
+    /// the task it signals may acknowledge it.
+    NotOwner = 21,
+    /// `task_kill` named a task that has already ended.
+    TaskEnded = 22,
 }
 
 impl SysError {
     /// Every error, in code order.
-    pub const ALL: [SysError; 18] = [
+    pub const ALL: [SysError; 22] = [
         SysError::BadSyscall,
         SysError::BadAddress,
         SysError::BadSlot,
@@ -75,6 +85,10 @@ impl SysError {
         SysError::NoSlot,
         SysError::OutOfMemory,
         SysError::QuotaExceeded,
+        SysError::TimedOut,
+        SysError::NotPending,
+        SysError::NotOwner,
+        SysError::TaskEnded,
     ];
 
     /// The code returned in `a0`.
@@ -108,6 +122,10 @@ impl SysError {
             SysError::NoSlot => "NoSlot",
             SysError::OutOfMemory => "OutOfMemory",
             SysError::QuotaExceeded => "QuotaExceeded",
+            SysError::TimedOut => "TimedOut",
+            SysError::NotPending => "NotPending",
+            SysError::NotOwner => "NotOwner",
+            SysError::TaskEnded => "TaskEnded",
         }
     }
 }
@@ -123,7 +141,7 @@ mod tests {
     use super::*;
 
     /// The codes are the ABI: this table must never change, only grow.
-    const PINNED: [(SysError, usize, &str); 18] = [
+    const PINNED: [(SysError, usize, &str); 22] = [
         (SysError::BadSyscall, 1, "BadSyscall"),
         (SysError::BadAddress, 2, "BadAddress"),
         (SysError::BadSlot, 3, "BadSlot"),
@@ -142,6 +160,10 @@ mod tests {
         (SysError::NoSlot, 16, "NoSlot"),
         (SysError::OutOfMemory, 17, "OutOfMemory"),
         (SysError::QuotaExceeded, 18, "QuotaExceeded"),
+        (SysError::TimedOut, 19, "TimedOut"),
+        (SysError::NotPending, 20, "NotPending"),
+        (SysError::NotOwner, 21, "NotOwner"),
+        (SysError::TaskEnded, 22, "TaskEnded"),
     ];
 
     #[test]
@@ -157,7 +179,7 @@ mod tests {
     #[test]
     fn zero_and_unknown_codes_are_not_errors() {
         assert_eq!(SysError::from_code(0), None);
-        assert_eq!(SysError::from_code(19), None);
+        assert_eq!(SysError::from_code(23), None);
         assert_eq!(SysError::from_code(usize::MAX), None);
     }
 

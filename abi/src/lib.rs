@@ -14,6 +14,7 @@
 mod cap;
 mod error;
 pub mod layout;
+pub mod notify;
 mod prot;
 mod sysno;
 

@@ -171,6 +171,36 @@ pub fn dma_free(token: DmaToken) -> Result<(), (SysError, DmaToken)> {
     }
 }
 
+/// Blocks until a bit of `mask` is pending in the caller's notification,
+/// then takes and returns the pending bits of `mask`. With a `deadline`
+/// other than [`NO_DEADLINE`](crate::notify::NO_DEADLINE), gives up with
+/// [`SysError::TimedOut`] once [`time`] reaches it.
+pub fn wait(mask: u64, deadline: u64) -> Result<u64, SysError> {
+    syscall(Sysno::Wait, mask as usize, deadline as usize, 0, 0)
+        .ok()
+        .map(|r| r.0 as u64)
+}
+
+/// Takes and returns the pending bits of `mask` without blocking (0: none).
+pub fn poll(mask: u64) -> Result<u64, SysError> {
+    syscall(Sysno::Poll, mask as usize, 0, 0, 0)
+        .ok()
+        .map(|r| r.0 as u64)
+}
+
+/// Re-arms the fired interrupt line of the irq capability in `slot`. The
+/// line was masked when it fired; acknowledge the device first, or it
+/// fires again at once. Drivers use the typed wrappers of `nexus-virtio`,
+/// which make that order the only one that compiles.
+pub fn irq_ack(slot: usize) -> Result<(), SysError> {
+    syscall(Sysno::IrqAck, slot, 0, 0, 0).ok().map(drop)
+}
+
+/// Ends the task the task-control capability in `slot` names.
+pub fn task_kill(slot: usize) -> Result<(), SysError> {
+    syscall(Sysno::TaskKill, slot, 0, 0, 0).ok().map(drop)
+}
+
 /// Reads the `instret` counter (instructions retired; exact under QEMU's
 /// `-icount`).
 #[inline(always)]

@@ -28,11 +28,22 @@ pub enum Sysno {
     DmaAlloc = 9,
     /// `dma_free(addr)`: return DMA memory.
     DmaFree = 10,
+    /// `wait(mask, deadline) -> bits`: block until a bit of `mask` is
+    /// pending in the caller's notification, or until `time` reaches
+    /// `deadline`; take and return the pending bits of `mask`.
+    Wait = 11,
+    /// `poll(mask) -> bits`: take and return the pending bits of `mask`
+    /// without blocking (0 if none).
+    Poll = 12,
+    /// `irq_ack(slot)`: re-arm the fired interrupt line of an irq capability.
+    IrqAck = 13,
+    /// `task_kill(slot)`: end the task a task-control capability names.
+    TaskKill = 14,
 }
 
 impl Sysno {
     /// Every system call, in number order.
-    pub const ALL: [Sysno; 11] = [
+    pub const ALL: [Sysno; 15] = [
         Sysno::DebugWrite,
         Sysno::Yield,
         Sysno::Exit,
@@ -44,6 +55,10 @@ impl Sysno {
         Sysno::VmQuery,
         Sysno::DmaAlloc,
         Sysno::DmaFree,
+        Sysno::Wait,
+        Sysno::Poll,
+        Sysno::IrqAck,
+        Sysno::TaskKill,
     ];
 }
 
@@ -76,6 +91,10 @@ mod tests {
             (Sysno::VmQuery, 8),
             (Sysno::DmaAlloc, 9),
             (Sysno::DmaFree, 10),
+            (Sysno::Wait, 11),
+            (Sysno::Poll, 12),
+            (Sysno::IrqAck, 13),
+            (Sysno::TaskKill, 14),
         ];
         assert_eq!(pinned.len(), Sysno::ALL.len());
         for (sysno, n) in pinned {
@@ -86,7 +105,7 @@ mod tests {
 
     #[test]
     fn unknown_numbers_are_bad_syscall() {
-        for n in [11, 12, 255, usize::MAX] {
+        for n in [15, 16, 255, usize::MAX] {
             assert_eq!(Sysno::try_from(n), Err(crate::SysError::BadSyscall));
         }
     }

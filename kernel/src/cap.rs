@@ -30,6 +30,19 @@ pub enum Object {
         /// Length in bytes.
         len: usize,
     },
+    /// A device's interrupt line: entry `index` of the kernel's irq table,
+    /// bound to a bit of its owner's notification. Only the kernel mints
+    /// these, from the device table.
+    Irq {
+        /// The irq table entry.
+        index: usize,
+    },
+    /// Control over another task (`task_kill`), minted from the system
+    /// description.
+    TaskControl {
+        /// The task's index.
+        task: usize,
+    },
 }
 
 /// One capability. In declaration order (`repr(C)`): the object's kind
@@ -64,14 +77,16 @@ impl Cap {
             Object::Task => CapKind::Task,
             Object::DeviceMmio { .. } => CapKind::DeviceMmio,
             Object::Dma { .. } => CapKind::Dma,
+            Object::Irq { .. } => CapKind::Irq,
+            Object::TaskControl { .. } => CapKind::TaskControl,
         }
     }
 
-    /// The window length reported by `cap_info` (0 for the task kind).
+    /// The window length reported by `cap_info` (0 for kinds without one).
     #[allow(clippy::len_without_is_empty, reason = "a length, not a collection")]
     pub fn len(&self) -> usize {
         match self.object {
-            Object::Task => 0,
+            Object::Task | Object::Irq { .. } | Object::TaskControl { .. } => 0,
             Object::DeviceMmio { len, .. } | Object::Dma { len, .. } => len,
         }
     }

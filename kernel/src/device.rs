@@ -1,30 +1,50 @@
-//! The device table: virtio-mmio windows found at boot, checked and classified.
+//! The device table: the MMIO windows of the device tree that may be
+//! handed to tasks, checked and classified at boot.
+//!
+//! Every device-tree node with an MMIO window that is not RAM and not a
+//! device the kernel drives itself (interrupt controllers, the timer, the
+//! test finisher, the console UART, PCIe configuration space) is a
+//! candidate. A window is accepted when its page span (the window rounded
+//! out to whole pages) touches no other window of the tree and no region
+//! the kernel keeps: a window smaller than a page is granted as the page
+//! that holds it only when nothing else shares that page. Virtio-mmio
+//! windows are classed by their DeviceID register, every other window by
+//! its node's first `compatible` string without the vendor prefix
+//! (`google,goldfish-rtc` is `goldfish-rtc`).
 
 use core::fmt;
+
+use crate::devtree::{DeviceTree, Irq, MAX_IRQS, Node, Role, Window};
 
 /// The value of every virtio-mmio MagicValue register ("virt").
 pub const VIRTIO_MAGIC: u32 = 0x7472_6976;
 
 /// The most device windows the table holds.
-pub const MAX_DEVICES: usize = 16;
+pub const MAX_DEVICES: usize = 32;
 
-/// What a virtio-mmio window holds, by its DeviceID register.
+/// Page size: the granularity of every window in the table.
+const PAGE: usize = 4096;
+
+/// What a window holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeviceClass {
-    /// DeviceID 2.
+    /// Virtio DeviceID 2.
     Blk,
-    /// DeviceID 1.
+    /// Virtio DeviceID 1.
     Net,
-    /// DeviceID 4.
+    /// Virtio DeviceID 4.
     Rng,
-    /// DeviceID 0: a transport slot with no device behind it.
+    /// Virtio DeviceID 0: a transport slot with no device behind it.
     Empty,
-    /// Any other DeviceID.
+    /// Any other virtio DeviceID.
     Other(u32),
+    /// A device-tree node that is no virtio transport, by its first
+    /// `compatible` string without the vendor prefix.
+    Named(&'static str),
 }
 
 impl DeviceClass {
-    /// The class a DeviceID register value names.
+    /// The class a virtio DeviceID register value names.
     pub fn from_device_id(id: u32) -> DeviceClass {
         match id {
             0 => DeviceClass::Empty,
@@ -35,15 +55,30 @@ impl DeviceClass {
         }
     }
 
-    /// The DeviceID of this class.
-    pub fn device_id(self) -> u32 {
+    /// The class of a non-virtio node with `compatible` as its first
+    /// compatible string: the part after the vendor's comma.
+    pub fn from_compatible(compatible: &'static str) -> DeviceClass {
+        let name = compatible
+            .split_once(',')
+            .map_or(compatible, |(_, model)| model);
+        DeviceClass::Named(name)
+    }
+
+    /// The virtio DeviceID of this class, if it is a virtio class.
+    pub fn device_id(self) -> Option<u32> {
         match self {
-            DeviceClass::Empty => 0,
-            DeviceClass::Net => 1,
-            DeviceClass::Blk => 2,
-            DeviceClass::Rng => 4,
-            DeviceClass::Other(id) => id,
+            DeviceClass::Empty => Some(0),
+            DeviceClass::Net => Some(1),
+            DeviceClass::Blk => Some(2),
+            DeviceClass::Rng => Some(4),
+            DeviceClass::Other(id) => Some(id),
+            DeviceClass::Named(_) => None,
         }
+    }
+
+    /// Whether the window is a virtio-mmio transport.
+    pub fn is_virtio(self) -> bool {
+        self.device_id().is_some()
     }
 }
 
@@ -55,14 +90,16 @@ impl fmt::Display for DeviceClass {
             DeviceClass::Rng => write!(f, "virtio-rng"),
             DeviceClass::Empty => write!(f, "virtio-empty"),
             DeviceClass::Other(id) => write!(f, "virtio-{id}"),
+            DeviceClass::Named(name) => write!(f, "{name}"),
         }
     }
 }
 
-/// A physical range the kernel must never hand out as a device window.
+/// A physical range the kernel keeps whatever the device tree says (the
+/// console and the finisher it maps for itself).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Region {
-    /// What it is ("RAM", "CLINT", ...).
+    /// What it is ("console UART", ...).
     pub name: &'static str,
     /// Base address.
     pub base: usize,
@@ -73,12 +110,25 @@ pub struct Region {
 /// Why a window from the device tree was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WindowError {
-    /// Base or length not page-aligned, or length zero.
-    Unaligned,
-    /// `base + len` overflows.
+    /// The window is empty.
+    Empty,
+    /// `base + len`, rounded up to a page, overflows.
     Overflow,
-    /// Overlaps a protected region.
-    Overlaps(&'static str),
+    /// The window itself overlaps another window (`what`, at `base`).
+    Overlaps {
+        /// What the other window is.
+        what: &'static str,
+        /// Its base.
+        base: usize,
+    },
+    /// The window is smaller than or not aligned to a page, and another
+    /// window (`what`, at `base`) lies in one of its pages.
+    SharesPage {
+        /// What the other window is.
+        what: &'static str,
+        /// Its base.
+        base: usize,
+    },
     /// The MagicValue register is wrong: not a virtio-mmio transport.
     BadMagic(u32),
 }
@@ -86,49 +136,168 @@ pub enum WindowError {
 impl fmt::Display for WindowError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            WindowError::Unaligned => write!(f, "not page-aligned"),
+            WindowError::Empty => write!(f, "empty window"),
             WindowError::Overflow => write!(f, "range overflows"),
-            WindowError::Overlaps(what) => write!(f, "overlaps {what}"),
+            WindowError::Overlaps { what, base } => write!(f, "overlaps {what} at {base:#x}"),
+            WindowError::SharesPage { what, base } => {
+                write!(f, "shares a page with {what} at {base:#x}")
+            }
             WindowError::BadMagic(m) => write!(f, "bad magic {m:#x}"),
         }
     }
 }
 
-/// Checks a candidate window against the protected regions. Pure.
-pub fn check_window(base: usize, len: usize, protected: &[Region]) -> Result<(), WindowError> {
-    if len == 0 || !base.is_multiple_of(4096) || !len.is_multiple_of(4096) {
-        return Err(WindowError::Unaligned);
+/// What a node's role is called in refusals.
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Ram => "RAM",
+        Role::Reserved => "reserved memory",
+        Role::Kernel(what) => what,
+        Role::Device => "another device",
     }
-    let end = base.checked_add(len).ok_or(WindowError::Overflow)?;
-    for r in protected {
-        let r_end = r.base.saturating_add(r.len);
-        if base < r_end && r.base < end {
-            return Err(WindowError::Overlaps(r.name));
+}
+
+/// The window rounded out to whole pages.
+pub fn page_span(w: Window) -> Result<Window, WindowError> {
+    if w.len == 0 {
+        return Err(WindowError::Empty);
+    }
+    let end = w
+        .base
+        .checked_add(w.len)
+        .and_then(|e| e.checked_next_multiple_of(PAGE))
+        .ok_or(WindowError::Overflow)?;
+    let base = w.base & !(PAGE - 1);
+    Ok(Window {
+        base,
+        len: end - base,
+    })
+}
+
+/// Checks window `w` of node `own`: its page span must touch no other
+/// window of the tree (of any node, `own`'s other windows included) and
+/// none of `kept`. Returns the page span, which is what a task is granted.
+pub fn check_window(
+    tree: &DeviceTree<'_>,
+    own: usize,
+    w: Window,
+    kept: &[Region],
+) -> Result<Window, WindowError> {
+    let span = page_span(w)?;
+    for r in kept {
+        let region = Window {
+            base: r.base,
+            len: r.len,
+        };
+        if span.overlaps(&region) {
+            return Err(WindowError::Overlaps {
+                what: r.name,
+                base: r.base,
+            });
         }
     }
-    Ok(())
+    let mut verdict = Ok(span);
+    let mut seen_self = false;
+    tree.windows(|id, role, other| {
+        if verdict.is_err() {
+            return;
+        }
+        if id == own && other == w && !seen_self {
+            seen_self = true;
+            return;
+        }
+        let what = role_name(role);
+        if w.overlaps(&other) {
+            verdict = Err(WindowError::Overlaps {
+                what,
+                base: other.base,
+            });
+        } else if span.overlaps(&other) {
+            verdict = Err(WindowError::SharesPage {
+                what,
+                base: other.base,
+            });
+        }
+    });
+    verdict
+}
+
+/// Why a candidate node gives no device windows at all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeSkip {
+    /// RAM or a device the kernel drives: silently not a candidate.
+    NotCandidate,
+    /// A device node without `compatible`: it cannot be named.
+    NoCompatible,
+}
+
+/// The class of a candidate node that is no virtio transport, or why it
+/// is none; virtio transports (`virtio,mmio`) are `Ok(None)`: their class
+/// comes from their DeviceID register.
+pub fn classify(node: &Node<'static>) -> Result<Option<DeviceClass>, NodeSkip> {
+    if node.role != Role::Device {
+        return Err(NodeSkip::NotCandidate);
+    }
+    match node.compatible {
+        Some("virtio,mmio") => Ok(None),
+        Some(c) => Ok(Some(DeviceClass::from_compatible(c))),
+        None => Err(NodeSkip::NoCompatible),
+    }
 }
 
 /// A checked device window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Device {
-    /// Physical base.
+    /// Physical base (page-aligned).
     pub base: usize,
-    /// Length in bytes.
+    /// Length in bytes (whole pages).
     pub len: usize,
-    /// Interrupt number (recorded; interrupts are not routed yet).
-    pub irq: u32,
+    /// The interrupts of the node the window belongs to.
+    pub irqs: [Irq; MAX_IRQS],
+    /// How many of `irqs` are valid.
+    pub nirqs: usize,
     /// What it is.
     pub class: DeviceClass,
 }
 
+impl Device {
+    /// A device of `class` over `window` with the interrupts of `node`.
+    pub fn new(window: Window, class: DeviceClass, node: &Node<'_>) -> Device {
+        Device {
+            base: window.base,
+            len: window.len,
+            irqs: node.irqs,
+            nirqs: node.nirqs,
+            class,
+        }
+    }
+
+    /// The device's interrupts (as its device-tree node lists them).
+    pub fn interrupts(&self) -> &[Irq] {
+        &self.irqs[..self.nirqs]
+    }
+}
+
 /// Every accepted device window, in ascending address order.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct DeviceTable {
     devices: [Option<Device>; MAX_DEVICES],
 }
 
+impl Default for DeviceTable {
+    fn default() -> Self {
+        DeviceTable::new()
+    }
+}
+
 impl DeviceTable {
+    /// An empty table.
+    pub const fn new() -> Self {
+        DeviceTable {
+            devices: [None; MAX_DEVICES],
+        }
+    }
+
     /// Adds a device, keeping address order. Returns false if the table is
     /// full or the window overlaps one already present.
     pub fn insert(&mut self, dev: Device) -> bool {
@@ -155,116 +324,90 @@ impl DeviceTable {
     pub fn find(&self, class: DeviceClass, instance: usize) -> Option<&Device> {
         self.iter().filter(|d| d.class == class).nth(instance)
     }
+
+    /// The device whose window starts at `base`.
+    pub fn at(&self, base: usize) -> Option<&Device> {
+        self.iter().find(|d| d.base == base)
+    }
+}
+
+/// What discovery found, one event at a time, for the boot log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Found<'a> {
+    /// A window entered the table.
+    Device(Device),
+    /// A window was refused.
+    Refused {
+        /// The node it belongs to.
+        node: &'a str,
+        /// The window as the tree gives it.
+        window: Window,
+        /// Why.
+        why: WindowError,
+    },
+    /// A device node without `compatible`.
+    Unnamed(&'a str),
+    /// A node with more windows than the walk records: the rest are not
+    /// handed out.
+    MoreWindows(&'a str, usize),
+    /// The table was full (or the window overlapped one in it).
+    NotInserted(Window),
+}
+
+/// Builds the device table from `tree`: checks every window of every
+/// candidate node, classifies it, and reads virtio transports' MagicValue
+/// and DeviceID with `virtio_id(base) -> (magic, device_id)` (called only
+/// for windows that passed every check). `report` hears of each window.
+pub fn discover(
+    tree: &DeviceTree<'static>,
+    kept: &[Region],
+    mut virtio_id: impl FnMut(usize) -> (u32, u32),
+    mut report: impl FnMut(Found<'static>),
+) -> DeviceTable {
+    let mut table = DeviceTable::default();
+    tree.nodes(|node| {
+        let named = match classify(node) {
+            Ok(class) => class,
+            Err(NodeSkip::NotCandidate) => return,
+            Err(NodeSkip::NoCompatible) => return report(Found::Unnamed(node.name)),
+        };
+        if node.more_regs > 0 {
+            report(Found::MoreWindows(node.name, node.more_regs));
+        }
+        for &w in node.windows() {
+            let refuse = |why| Found::Refused {
+                node: node.name,
+                window: w,
+                why,
+            };
+            let span = match check_window(tree, node.id, w, kept) {
+                Ok(span) => span,
+                Err(why) => {
+                    report(refuse(why));
+                    continue;
+                }
+            };
+            let class = match named {
+                Some(class) => class,
+                None => match virtio_id(w.base) {
+                    (VIRTIO_MAGIC, id) => DeviceClass::from_device_id(id),
+                    (magic, _) => {
+                        report(refuse(WindowError::BadMagic(magic)));
+                        continue;
+                    }
+                },
+            };
+            let dev = Device::new(span, class, node);
+            if table.insert(dev) {
+                report(Found::Device(dev));
+            } else {
+                report(Found::NotInserted(span));
+            }
+        }
+    });
+    table
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const PROTECTED: [Region; 4] = [
-        Region {
-            name: "RAM",
-            base: 0x8000_0000,
-            len: 128 << 20,
-        },
-        Region {
-            name: "UART",
-            base: 0x1000_0000,
-            len: 0x100,
-        },
-        Region {
-            name: "CLINT",
-            base: 0x200_0000,
-            len: 0x1_0000,
-        },
-        Region {
-            name: "test finisher",
-            base: 0x10_0000,
-            len: 0x1000,
-        },
-    ];
-
-    #[test]
-    fn accepts_virtio_slots() {
-        for i in 0..8 {
-            assert_eq!(
-                check_window(0x1000_1000 + i * 0x1000, 0x1000, &PROTECTED),
-                Ok(())
-            );
-        }
-    }
-
-    #[test]
-    fn refuses_windows_over_ram_and_platform_devices() {
-        assert_eq!(
-            check_window(0x8020_0000, 0x1000, &PROTECTED),
-            Err(WindowError::Overlaps("RAM"))
-        );
-        assert_eq!(
-            check_window(0x1000_0000, 0x1000, &PROTECTED),
-            Err(WindowError::Overlaps("UART"))
-        );
-        assert_eq!(
-            check_window(0x200_0000, 0x1000, &PROTECTED),
-            Err(WindowError::Overlaps("CLINT"))
-        );
-        assert_eq!(
-            check_window(0x10_0000, 0x1000, &PROTECTED),
-            Err(WindowError::Overlaps("test finisher"))
-        );
-        // Partly over RAM.
-        assert_eq!(
-            check_window(0x7fff_f000, 0x2000, &PROTECTED),
-            Err(WindowError::Overlaps("RAM"))
-        );
-    }
-
-    #[test]
-    fn refuses_unaligned_empty_and_overflowing_windows() {
-        assert_eq!(
-            check_window(0x1000_1100, 0x1000, &PROTECTED),
-            Err(WindowError::Unaligned)
-        );
-        assert_eq!(
-            check_window(0x1000_1000, 0x200, &PROTECTED),
-            Err(WindowError::Unaligned)
-        );
-        assert_eq!(
-            check_window(0x1000_1000, 0, &PROTECTED),
-            Err(WindowError::Unaligned)
-        );
-        assert_eq!(
-            check_window(usize::MAX & !0xfff, 0x2000, &PROTECTED),
-            Err(WindowError::Overflow)
-        );
-    }
-
-    #[test]
-    fn classes_round_trip_device_ids() {
-        for id in [0, 1, 2, 4, 9] {
-            assert_eq!(DeviceClass::from_device_id(id).device_id(), id);
-        }
-        assert_eq!(DeviceClass::from_device_id(2), DeviceClass::Blk);
-    }
-
-    #[test]
-    fn table_orders_by_address_and_finds_instances() {
-        let mut t = DeviceTable::default();
-        let dev = |base, class| Device {
-            base,
-            len: 0x1000,
-            irq: 1,
-            class,
-        };
-        assert!(t.insert(dev(0x1000_8000, DeviceClass::Rng)));
-        assert!(t.insert(dev(0x1000_2000, DeviceClass::Empty)));
-        assert!(t.insert(dev(0x1000_1000, DeviceClass::Empty)));
-        assert!(!t.insert(dev(0x1000_1000, DeviceClass::Blk)), "overlap");
-        let bases: std::vec::Vec<_> = t.iter().map(|d| d.base).collect();
-        assert_eq!(bases, [0x1000_1000, 0x1000_2000, 0x1000_8000]);
-        assert_eq!(t.find(DeviceClass::Empty, 1).unwrap().base, 0x1000_2000);
-        assert_eq!(t.find(DeviceClass::Rng, 0).unwrap().base, 0x1000_8000);
-        assert!(t.find(DeviceClass::Rng, 1).is_none());
-        assert!(t.find(DeviceClass::Blk, 0).is_none());
-    }
-}
+#[path = "device_tests.rs"]
+mod tests;

@@ -9,11 +9,13 @@
 pub mod bitmap;
 pub mod cap;
 pub mod device;
+pub mod devtree;
 pub mod elf;
 pub mod fault;
 pub mod mem;
 #[cfg(test)]
 mod model_tests;
+pub mod notify;
 pub mod pagetable;
 pub mod pte;
 pub mod space;

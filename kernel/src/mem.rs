@@ -36,6 +36,81 @@ pub trait Memory {
     }
 }
 
+/// RAM regions seen so far: their total, and the one holding the kernel.
+#[derive(Default)]
+struct RamScan {
+    total: usize,
+    home: Option<(usize, usize)>,
+}
+
+impl RamScan {
+    fn add(&mut self, kernel: usize, base: usize, len: usize) {
+        self.total = self.total.saturating_add(len);
+        if kernel >= base && kernel - base < len {
+            self.home = Some((base, len));
+        }
+    }
+
+    fn plan(self, limit: usize, max_len: usize) -> Option<RamPlan> {
+        let (base, len) = self.home?;
+        let end = base.saturating_add(len).min(limit);
+        let len = end.checked_sub(base)?.min(max_len) & !0xfff;
+        (len > 0).then_some(RamPlan {
+            base,
+            len,
+            total: self.total,
+        })
+    }
+}
+
+/// Which RAM the frame allocator manages, out of what the device tree lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RamPlan {
+    /// Base of the managed range (the start of the RAM region holding the
+    /// kernel).
+    pub base: usize,
+    /// Bytes managed.
+    pub len: usize,
+    /// Bytes of RAM in every region together.
+    pub total: usize,
+}
+
+impl RamPlan {
+    /// Manages the RAM region that holds `kernel`, cut at `limit` (the end
+    /// of the kernel's identity map) and at `max_len` bytes (the frame
+    /// allocator's capacity). `None` if no region holds `kernel` or the cut
+    /// leaves nothing.
+    pub fn new(
+        regions: impl IntoIterator<Item = (usize, usize)>,
+        kernel: usize,
+        limit: usize,
+        max_len: usize,
+    ) -> Option<RamPlan> {
+        let mut scan = RamScan::default();
+        for (base, len) in regions {
+            scan.add(kernel, base, len);
+        }
+        scan.plan(limit, max_len)
+    }
+
+    /// [`RamPlan::new`] over every RAM window of `tree`.
+    pub fn from_tree(
+        tree: &crate::devtree::DeviceTree<'_>,
+        kernel: usize,
+        limit: usize,
+        max_len: usize,
+    ) -> Option<RamPlan> {
+        let mut scan = RamScan::default();
+        tree.ram(|w| scan.add(kernel, w.base, w.len));
+        scan.plan(limit, max_len)
+    }
+
+    /// Whether every byte of RAM is managed.
+    pub fn is_all(&self) -> bool {
+        self.len == self.total
+    }
+}
+
 #[cfg(test)]
 pub mod fake {
     //! A simulated physical memory for host tests.
@@ -128,5 +203,78 @@ pub mod fake {
         fn flush_page(&mut self, va: usize) {
             self.flushed.push(va);
         }
+    }
+}
+
+#[cfg(test)]
+mod ram_tests {
+    use super::RamPlan;
+
+    const GIB: usize = 1 << 30;
+    const KERNEL: usize = 0x8020_0000;
+
+    fn plan(regions: &[(usize, usize)]) -> Option<RamPlan> {
+        RamPlan::new(regions.iter().copied(), KERNEL, 4 * GIB, 2 * GIB)
+    }
+
+    #[test]
+    fn small_ram_is_managed_whole() {
+        let p = plan(&[(0x8000_0000, 64 << 20)]).unwrap();
+        assert_eq!((p.base, p.len, p.total), (0x8000_0000, 64 << 20, 64 << 20));
+        assert!(p.is_all());
+    }
+
+    #[test]
+    fn ram_past_the_identity_map_is_cut_and_counted() {
+        // -m 3G: 0x8000_0000..0x1_4000_0000; the map ends at 4 GiB.
+        let p = plan(&[(0x8000_0000, 3 * GIB)]).unwrap();
+        assert_eq!((p.len, p.total), (2 * GIB, 3 * GIB));
+        assert!(!p.is_all());
+        // -m 8G.
+        let p = plan(&[(0x8000_0000, 8 * GIB)]).unwrap();
+        assert_eq!((p.len, p.total), (2 * GIB, 8 * GIB));
+        // Two NUMA nodes: the one holding the kernel is managed.
+        let p = plan(&[(0x8000_0000, 4 * GIB), (0x1_8000_0000, 4 * GIB)]).unwrap();
+        assert_eq!((p.base, p.len, p.total), (0x8000_0000, 2 * GIB, 8 * GIB));
+        let p = plan(&[(0x1_8000_0000, 4 * GIB), (0x8000_0000, GIB)]).unwrap();
+        assert_eq!((p.base, p.len, p.total), (0x8000_0000, GIB, 5 * GIB));
+    }
+
+    #[test]
+    fn plans_from_dumped_trees() {
+        for (bytes, len, total) in [
+            (
+                &include_bytes!("../testdata/virt.dtb")[..],
+                128 << 20,
+                128 << 20,
+            ),
+            (&include_bytes!("../testdata/m8g.dtb")[..], 2 * GIB, 8 * GIB),
+            (
+                &include_bytes!("../testdata/numa.dtb")[..],
+                2 * GIB,
+                8 * GIB,
+            ),
+        ] {
+            let tree = crate::devtree::DeviceTree::from_bytes(bytes).unwrap();
+            let p = RamPlan::from_tree(&tree, KERNEL, 4 * GIB, 2 * GIB).unwrap();
+            assert_eq!((p.base, p.len, p.total), (0x8000_0000, len, total));
+        }
+    }
+
+    #[test]
+    fn capacity_and_missing_regions() {
+        let p = RamPlan::new([(0, 4 * GIB)], KERNEL, 4 * GIB, GIB).unwrap();
+        assert_eq!((p.base, p.len), (0, GIB));
+        assert_eq!(
+            plan(&[(0x1_0000_0000, GIB)]),
+            None,
+            "no region holds the kernel"
+        );
+        assert_eq!(plan(&[]), None);
+        assert_eq!(
+            RamPlan::new([(0x8000_0000, GIB)], KERNEL, 0x8000_0000, GIB),
+            None,
+            "nothing below the limit"
+        );
     }
 }

@@ -10,6 +10,10 @@ pub const PAGE: usize = 4096;
 /// kernel and are shared by every address space; the rest are the task's.
 pub const KERNEL_ROOT_ENTRIES: usize = 4;
 
+/// The end of the kernel's part (4 GiB): the kernel identity-maps physical
+/// memory below this address only.
+pub const KERNEL_MAP_END: usize = KERNEL_ROOT_ENTRIES << 30;
+
 /// Why a mapping could not be made.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MapError {

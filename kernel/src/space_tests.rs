@@ -15,10 +15,11 @@ use crate::cap::{CAP_SLOTS, Cap, CapTable, Object, SELF_SLOT};
 use crate::elf::{MAX_SEGMENTS, Program, Segment};
 use crate::mem::Memory;
 use crate::mem::fake::FakeMemory;
+use crate::notify::{Claimed, IrqTable};
 use crate::pagetable::PageTable;
 use crate::pte::{Owner, Pte, PteFlags};
 use crate::space::AddressSpace;
-use crate::syscall::{Action, dispatch};
+use crate::syscall::{Action, Env, dispatch};
 use crate::task::{Expect, State, Task, TrapFrame, reg};
 
 /// The window of the device capability in slot [`DEV`].
@@ -54,6 +55,8 @@ struct World {
     /// Frames in use before the task's address space existed.
     baseline: usize,
     task: Task,
+    /// The interrupt lines (the task is index 0).
+    irqs: IrqTable,
 }
 
 impl World {
@@ -81,7 +84,9 @@ impl World {
                 state: State::Runnable,
                 expect: Expect::Exit0,
                 dma_quota: 0,
+                notify: Default::default(),
             },
+            irqs: IrqTable::default(),
         }
     }
 
@@ -176,10 +181,16 @@ impl World {
     fn call(&mut self, nr: usize, args: [usize; 6]) -> ([usize; 4], Vec<u8>) {
         let mut out = Vec::new();
         self.task.frame.regs[reg::A0..reg::A0 + 4].fill(0xdead);
+        let mut env = Env {
+            me: 0,
+            now: 0,
+            irqs: &mut self.irqs,
+        };
         let action = dispatch(
             &mut self.task,
             &mut self.mem,
             &mut |b: &[u8]| out.extend_from_slice(b),
+            &mut env,
             nr,
             args,
         );
@@ -905,7 +916,7 @@ fn debug_write_copies_a_user_buffer_exactly() {
 fn the_register_abi_of_the_mapping_calls() {
     let mut w = World::new();
     assert_eq!(
-        w.call(Sysno::DmaFree as usize + 1, [0; 6]).0,
+        w.call(Sysno::ALL.len(), [0; 6]).0,
         failed(SysError::BadSyscall)
     );
     assert_eq!(w.call(usize::MAX, [0; 6]).0, failed(SysError::BadSyscall));
@@ -936,6 +947,9 @@ fn the_register_abi_of_the_mapping_calls() {
 /// panic, and leaves the address space sound.
 mod fuzz {
     use super::*;
+
+    /// The interrupt source bound in the fuzzed task's irq table.
+    const IRQ_LINE: u32 = 8;
     use nexus_abi::layout::{DMA_REGION_BASE, DMA_REGION_SIZE};
     use proptest::collection::vec;
     use proptest::prelude::*;
@@ -956,12 +970,16 @@ mod fuzz {
 
     /// Every system call but `exit` (which ends the task), plus unknown
     /// numbers.
-    fn call() -> impl Strategy<Value = (usize, [usize; 6])> {
+    fn call() -> impl Strategy<Value = (usize, [usize; 6], bool)> {
         let nr = prop_oneof![
             9 => (0usize..Sysno::ALL.len()).prop_filter("exit ends the task", |&n| n != Sysno::Exit as usize),
             1 => any::<usize>().prop_filter("exit ends the task", |&n| n != Sysno::Exit as usize),
         ];
-        (nr, [arg(), arg(), arg(), arg(), arg(), arg()])
+        (
+            nr,
+            [arg(), arg(), arg(), arg(), arg(), arg()],
+            any::<bool>(),
+        )
     }
 
     proptest! {
@@ -973,18 +991,49 @@ mod fuzz {
         ) {
             let mut w = World::loaded();
             w.task.dma_quota = 16;
+            // An interrupt line bound to bit 2, and control of task 5.
+            let index = w.irqs.bind(IRQ_LINE, 0, 2).unwrap();
+            w.task.caps.install(5, Cap::minted(Object::Irq { index }, ALL)).unwrap();
+            w.task.caps.install(6, Cap::minted(Object::TaskControl { task: 5 }, ALL)).unwrap();
             let dma = DMA_REGION_BASE..DMA_REGION_BASE + DMA_REGION_SIZE;
             let device = DEVICE_REGION_BASE..DEVICE_REGION_BASE + DEVICE_REGION_SIZE;
-            for (nr, args) in calls {
+            for (now, (nr, args, fire)) in (1u64..).zip(calls) {
+                if fire && let Claimed::Signal { owner, bits } = w.irqs.claimed(IRQ_LINE) {
+                    prop_assert_eq!((owner, bits), (0, 1 << 2));
+                    prop_assert_eq!(w.task.notify.signal(bits), None, "the task runs");
+                }
                 let mut out = Vec::new();
+                let mut env = Env { me: 0, now, irqs: &mut w.irqs };
                 let action = dispatch(
                     &mut w.task,
                     &mut w.mem,
                     &mut |b: &[u8]| out.extend_from_slice(b),
+                    &mut env,
                     nr,
                     args,
                 );
-                prop_assert!(matches!(action, Action::Resume | Action::Yield));
+                match action {
+                    Action::Resume | Action::Yield => {}
+                    Action::Unmask(line) => prop_assert_eq!(line, IRQ_LINE),
+                    Action::Kill(task) => {
+                        prop_assert_eq!(task, 5);
+                        w.task.frame.regs[reg::A0] = 0;
+                    }
+                    Action::Block => {
+                        prop_assert_eq!(w.task.state, State::Blocked);
+                        // Wake it as the scheduler would: by its deadline,
+                        // or by raising every bit.
+                        if w.task.notify.expire(u64::MAX - 1) {
+                            w.task.time_out();
+                        } else {
+                            let bits = w.task.notify.signal(u64::MAX);
+                            prop_assert!(bits.is_some());
+                            w.task.wake(bits.unwrap_or(0));
+                        }
+                    }
+                    Action::Exit(_) => prop_assert!(false, "exit is never generated"),
+                }
+                prop_assert_eq!(w.task.state, State::Runnable);
                 let a0 = w.task.frame.regs[reg::A0];
                 prop_assert!(
                     a0 == 0 || SysError::from_code(a0).is_some(),

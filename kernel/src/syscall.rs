@@ -3,8 +3,11 @@
 use nexus_abi::layout::DEBUG_WRITE_MAX;
 use nexus_abi::{SysError, Sysno};
 
-use crate::cap::CapTable;
+use nexus_abi::CapRights;
+
+use crate::cap::{CapTable, Object};
 use crate::mem::Memory;
+use crate::notify::{IrqTable, WaitStart};
 use crate::space::AddressSpace;
 use crate::task::Task;
 
@@ -17,6 +20,25 @@ pub enum Action {
     Yield,
     /// End the caller with this exit code.
     Exit(i32),
+    /// The caller blocked in `wait` (its state is `Blocked`): switch to the
+    /// next runnable task. Its `a0..a3` are written when it wakes.
+    Block,
+    /// `irq_ack` succeeded (`a0..a3` written): enable this interrupt source
+    /// at the controller, then return to the caller.
+    Unmask(u32),
+    /// `task_kill` of this task index passed the capability checks: the
+    /// scheduler ends it (or answers `TaskEnded`) and writes `a0..a3`.
+    Kill(usize),
+}
+
+/// What the dispatcher needs of the kernel beyond the calling task.
+pub struct Env<'a> {
+    /// The caller's task index.
+    pub me: usize,
+    /// The `time` CSR at the call.
+    pub now: u64,
+    /// The bound interrupt lines.
+    pub irqs: &'a mut IrqTable,
 }
 
 /// Results of a successful call, written to `a1..a3`.
@@ -29,6 +51,7 @@ pub fn dispatch(
     task: &mut Task,
     mem: &mut impl Memory,
     console: &mut impl FnMut(&[u8]),
+    env: &mut Env<'_>,
     nr: usize,
     args: [usize; 6],
 ) -> Action {
@@ -43,6 +66,10 @@ pub fn dispatch(
     const VM_QUERY: usize = Sysno::VmQuery as usize;
     const DMA_ALLOC: usize = Sysno::DmaAlloc as usize;
     const DMA_FREE: usize = Sysno::DmaFree as usize;
+    const WAIT: usize = Sysno::Wait as usize;
+    const POLL: usize = Sysno::Poll as usize;
+    const IRQ_ACK: usize = Sysno::IrqAck as usize;
+    const TASK_KILL: usize = Sysno::TaskKill as usize;
     let [a0, a1, a2, a3, _, _] = args;
     // Every call but `cap_info`, `yield` and `exit` runs out of line (one
     // function each), so none pays for the registers of another.
@@ -86,9 +113,59 @@ pub fn dispatch(
             space.dma_free(caps, mem, a0)?;
             Ok([0; 3])
         }),
+        WAIT => match task.notify.wait(a0 as u64, a1 as u64, env.now) {
+            Ok(WaitStart::Ready(bits)) => reply(task, Ok([bits as usize, 0, 0])),
+            Ok(WaitStart::Blocked) => {
+                task.state = crate::task::State::Blocked;
+                return Action::Block;
+            }
+            Err(e) => reply(task, Err(e)),
+        },
+        POLL => {
+            let bits = task.notify.take(a0 as u64);
+            reply(task, Ok([bits as usize, 0, 0]));
+        }
+        IRQ_ACK => match irq_ack(task, env, a0) {
+            Ok(line) => {
+                reply(task, Ok([0; 3]));
+                return Action::Unmask(line);
+            }
+            Err(e) => reply(task, Err(e)),
+        },
+        TASK_KILL => match task_control(task, a0) {
+            Ok(target) => return Action::Kill(target),
+            Err(e) => reply(task, Err(e)),
+        },
         _ => reply(task, Err(SysError::BadSyscall)),
     }
     Action::Resume
+}
+
+/// `irq_ack(slot)`: checks, in order, the slot (`BadSlot`, `EmptySlot`),
+/// the kind (`WrongKind`), the `WRITE` right (`RightsExceeded`), then the
+/// line (`NotOwner`, `NotPending`); returns the source to unmask.
+fn irq_ack(task: &Task, env: &mut Env<'_>, slot: usize) -> Result<u32, SysError> {
+    let cap = task.caps.get(slot)?;
+    let Object::Irq { index } = cap.object else {
+        return Err(SysError::WrongKind);
+    };
+    if !cap.rights.contains(CapRights::WRITE) {
+        return Err(SysError::RightsExceeded);
+    }
+    env.irqs.ack(index, env.me)
+}
+
+/// `task_kill(slot)`: checks the slot, the kind and the `WRITE` right;
+/// returns the task to end.
+fn task_control(task: &Task, slot: usize) -> Result<usize, SysError> {
+    let cap = task.caps.get(slot)?;
+    let Object::TaskControl { task } = cap.object else {
+        return Err(SysError::WrongKind);
+    };
+    if !cap.rights.contains(CapRights::WRITE) {
+        return Err(SysError::RightsExceeded);
+    }
+    Ok(task)
 }
 
 /// Answers the calls that need neither memory, nor the console, nor the
@@ -105,7 +182,7 @@ pub fn fast(task: &mut Task, nr: usize, a0: usize) -> bool {
 
 /// Writes a call's outcome to `a0..a3`.
 #[inline(always)]
-fn reply(task: &mut Task, result: Result<Values, SysError>) {
+pub fn reply(task: &mut Task, result: Result<Values, SysError>) {
     task.frame.set_return(match result {
         Ok([a1, a2, a3]) => [0, a1, a2, a3],
         Err(e) => [e.code(), 0, 0, 0],
@@ -160,15 +237,23 @@ mod tests {
             state: State::Runnable,
             expect: Expect::Exit0,
             dma_quota: 0,
+            notify: Default::default(),
         };
         let mut mem = FakeMemory::new(4);
         for slot in [0, 1, 3, 31, 32, 1000, usize::MAX] {
             let (mut a, mut b) = (task(), task());
             assert!(fast(&mut a, Sysno::CapInfo as usize, slot));
+            let mut irqs = IrqTable::default();
+            let mut env = Env {
+                me: 0,
+                now: 0,
+                irqs: &mut irqs,
+            };
             let action = dispatch(
                 &mut b,
                 &mut mem,
                 &mut |_: &[u8]| {},
+                &mut env,
                 Sysno::CapInfo as usize,
                 [slot, 0, 0, 0, 0, 0],
             );

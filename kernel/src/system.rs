@@ -16,6 +16,27 @@ pub struct Grant {
     pub instance: usize,
     /// The rights of the minted capability (`nexus_abi::CapRights` bits).
     pub rights: usize,
+    /// The window's interrupt line, if granted too.
+    pub irq: Option<IrqGrant>,
+}
+
+/// The grant of a window's interrupt line: an irq capability bound to a bit
+/// of the task's notification.
+#[derive(Clone, Copy, Debug)]
+pub struct IrqGrant {
+    /// The irq capability's slot.
+    pub slot: usize,
+    /// The notification bit the line raises.
+    pub bit: u32,
+}
+
+/// A task-control capability (`task_kill`) over another task.
+#[derive(Clone, Copy, Debug)]
+pub struct Control {
+    /// The capability's slot.
+    pub slot: usize,
+    /// The controlled task's index in the system description.
+    pub task: usize,
 }
 
 /// One program of the system.
@@ -31,4 +52,6 @@ pub struct TaskSpec {
     pub grants: &'static [Grant],
     /// Pages of DMA memory it may hold at once (0: none).
     pub dma_pages: usize,
+    /// Its task-control capabilities.
+    pub controls: &'static [Control],
 }

@@ -1,6 +1,9 @@
 //! Tasks: the saved user context, resources and lifecycle of a program.
 
+use nexus_abi::SysError;
+
 use crate::cap::CapTable;
+use crate::notify::Notification;
 use crate::space::AddressSpace;
 
 /// The most tasks the kernel runs.
@@ -66,6 +69,8 @@ pub enum Expect {
 pub enum State {
     /// Ready to run.
     Runnable,
+    /// Blocked in `wait` (what for is in its notification).
+    Blocked,
     /// Ended by `exit(code)`.
     Exited(i32),
     /// Killed by the kernel for a fault.
@@ -97,12 +102,27 @@ pub struct Task {
     pub expect: Expect,
     /// Pages of DMA memory it may hold at once.
     pub dma_quota: usize,
+    /// Its notification word.
+    pub notify: Notification,
 }
 
 impl Task {
     /// Whether it ended as the system description expects.
     pub fn ended_as_expected(&self) -> bool {
         ended_as_expected(self.state, self.expect)
+    }
+
+    /// Ends the task's `wait` with `bits`: it becomes runnable and the call
+    /// returns them.
+    pub fn wake(&mut self, bits: u64) {
+        self.frame.set_return([0, bits as usize, 0, 0]);
+        self.state = State::Runnable;
+    }
+
+    /// Ends the task's `wait` with `TimedOut`.
+    pub fn time_out(&mut self) {
+        self.frame.set_return([SysError::TimedOut.code(), 0, 0, 0]);
+        self.state = State::Runnable;
     }
 }
 
@@ -177,10 +197,12 @@ mod tests {
     #[test]
     fn round_robin_skips_ended_tasks_and_wraps() {
         use State::*;
-        let s = [Runnable, Exited(0), Runnable, Killed];
+        let s = [Runnable, Exited(0), Runnable, Killed, Blocked];
         assert_eq!(next_runnable(&s, 0), Some(2));
         assert_eq!(next_runnable(&s, 2), Some(0));
         assert_eq!(next_runnable(&s, 3), Some(0));
+        assert_eq!(next_runnable(&s, 4), Some(0));
+        assert_eq!(next_runnable(&[Blocked, Blocked], 0), None);
         assert_eq!(next_runnable(&[Runnable], 0), Some(0));
         assert_eq!(next_runnable(&[Killed, Exited(1)], 0), None);
     }
@@ -238,6 +260,7 @@ mod tests {
             state: State::Exited(0),
             expect: Expect::Exit0,
             dma_quota: 0,
+            notify: Notification::default(),
         };
         assert!(t.ended_as_expected());
         t.state = State::Exited(1);

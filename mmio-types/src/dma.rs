@@ -277,7 +277,7 @@ mod tests {
 
     #[test]
     fn elements_are_addressed_by_index_times_size() {
-        let (dev, token) = FakeDma::new(1);
+        let (dev, token) = FakeDma::new(1).unwrap();
         let mut r = DmaRegion::new(token);
         let base = dev.device_addr();
         r.write_elem::<u64>(511, 0x0102_0304_0506_0708).unwrap();
@@ -299,7 +299,7 @@ mod tests {
 
     #[test]
     fn element_accesses_are_bounded() {
-        let (dev, token) = FakeDma::new(1);
+        let (dev, token) = FakeDma::new(1).unwrap();
         let mut r = DmaRegion::new(token);
         assert_eq!(r.read_elem::<u64>(512), Err(DmaError::OutOfBounds));
         assert_eq!(r.read_elem::<u8>(4096), Err(DmaError::OutOfBounds));

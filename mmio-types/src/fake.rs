@@ -53,8 +53,12 @@ impl FakeDevice {
     /// process) is exhausted.
     pub fn new(len: usize) -> (FakeDevice, MapToken) {
         assert!(len > 0 && len <= PAGE, "a fake device is 1..=4096 bytes");
-        let index = POOL.next.fetch_add(1, Ordering::Relaxed);
-        assert!(index < PAGES, "fake device pool exhausted");
+        let index = POOL
+            .next
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |next| {
+                (next < PAGES).then_some(next + 1)
+            })
+            .expect("fake device pool exhausted (64 pages per process)");
         let base =
             NonNull::new(POOL.pages[index].0.get().cast::<u8>()).expect("static is non-null");
         // SAFETY: 1. the page is static memory, live for the whole process and

@@ -28,6 +28,35 @@ unsafe impl Sync for Pages {}
 static POOL: Pages = Pages(UnsafeCell::new([[0; PAGE]; PAGES]));
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
+/// Why [`FakeDma::new`] gave no buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FakeDmaError {
+    /// A buffer has at least one page.
+    ZeroPages,
+    /// The pool (1024 pages per process) has fewer pages left than asked for.
+    PoolExhausted {
+        /// Pages asked for.
+        requested: usize,
+        /// Pages left in the pool.
+        available: usize,
+    },
+}
+
+impl core::fmt::Display for FakeDmaError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            FakeDmaError::ZeroPages => write!(f, "a fake DMA buffer has at least one page"),
+            FakeDmaError::PoolExhausted {
+                requested,
+                available,
+            } => write!(
+                f,
+                "fake DMA pool exhausted: {requested} pages asked for, {available} left"
+            ),
+        }
+    }
+}
+
 /// The device side of a fake DMA buffer: access by device address.
 #[derive(Debug)]
 pub struct FakeDma {
@@ -39,16 +68,28 @@ pub struct FakeDma {
 impl FakeDma {
     /// Creates a zeroed buffer of `pages` pages and its token.
     ///
-    /// # Panics
-    ///
-    /// If `pages` is 0 or the pool (1024 pages per process) is exhausted.
-    pub fn new(pages: usize) -> (FakeDma, DmaToken) {
-        assert!(pages > 0, "a DMA buffer has at least one page");
-        let first = NEXT.fetch_add(pages, Ordering::Relaxed);
-        assert!(first + pages <= PAGES, "fake DMA pool exhausted");
-        let base = POOL.0.get().cast::<u8>().wrapping_add(first * PAGE);
-        let base = NonNull::new(base).expect("static is non-null");
+    /// Pages come from a pool of 1024 per process and are never reused.
+    /// The pool only advances when the whole request fits, with checked
+    /// arithmetic, so an impossible request (say `usize::MAX` pages) is an
+    /// error and leaves the pool as it was.
+    pub fn new(pages: usize) -> Result<(FakeDma, DmaToken), FakeDmaError> {
+        if pages == 0 {
+            return Err(FakeDmaError::ZeroPages);
+        }
+        let first = NEXT
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |next| {
+                next.checked_add(pages).filter(|&end| end <= PAGES)
+            })
+            .map_err(|next| FakeDmaError::PoolExhausted {
+                requested: pages,
+                available: PAGES - next,
+            })?;
+        // `first + pages <= PAGES`, so neither product below overflows and
+        // the buffer lies inside the pool.
         let len = pages * PAGE;
+        // SAFETY: `first * PAGE + len <= PAGES * PAGE`: inside the static.
+        let base = unsafe { POOL.0.get().cast::<u8>().add(first * PAGE) };
+        let base = NonNull::new(base).expect("static is non-null");
         // SAFETY: 1. the pages are static memory, live for the process, and
         // readable and writable; 2. page-aligned, so 8-byte aligned; 3. they
         // were never handed out before, so only this pair touches them.
@@ -58,7 +99,7 @@ impl FakeDma {
             len,
             _not_send: core::marker::PhantomData,
         };
-        (dev, token)
+        Ok((dev, token))
     }
 
     /// The device address of the first byte.
@@ -152,7 +193,7 @@ mod tests {
 
     #[test]
     fn driver_and_device_see_the_same_bytes() {
-        let (dev, token) = FakeDma::new(2);
+        let (dev, token) = FakeDma::new(2).unwrap();
         let mut r = DmaRegion::new(token);
         assert_eq!(r.len(), 8192);
         r.write::<u32>(8, 0xdead_beef).unwrap();
@@ -172,7 +213,7 @@ mod tests {
 
     #[test]
     fn accesses_are_bounded_and_aligned() {
-        let (_dev, token) = FakeDma::new(1);
+        let (_dev, token) = FakeDma::new(1).unwrap();
         let mut r = DmaRegion::new(token);
         assert_eq!(r.read::<u32>(4096), Err(DmaError::OutOfBounds));
         assert_eq!(r.read::<u64>(4090), Err(DmaError::OutOfBounds));
@@ -184,5 +225,29 @@ mod tests {
         assert!(r.device_addr(4096).is_ok());
         r.fill(0, 4096, 0xaa).unwrap();
         assert_eq!(r.read::<u8>(4095), Ok(0xaa));
+    }
+
+    #[test]
+    fn impossible_requests_are_errors_and_leave_the_pool_alone() {
+        assert_eq!(FakeDma::new(0).unwrap_err(), FakeDmaError::ZeroPages);
+        let before = NEXT.load(Ordering::Relaxed);
+        for huge in [usize::MAX, usize::MAX / PAGE + 1, PAGES + 1] {
+            match FakeDma::new(huge) {
+                Err(FakeDmaError::PoolExhausted { requested, .. }) => assert_eq!(requested, huge),
+                other => panic!("{huge} pages gave {other:?}"),
+            }
+        }
+        assert!(
+            NEXT.load(Ordering::Relaxed) >= before,
+            "the pool never moves back"
+        );
+        // Buffers handed out after the refusals are fresh and disjoint.
+        let (a, _ta) = FakeDma::new(1).unwrap();
+        let (b, _tb) = FakeDma::new(1).unwrap();
+        assert!(
+            a.device_addr() + 4096 <= b.device_addr() || b.device_addr() + 4096 <= a.device_addr()
+        );
+        a.write_u64(a.device_addr(), 1);
+        assert_eq!(b.read_u64(b.device_addr()), 0);
     }
 }

@@ -1,6 +1,7 @@
 //! Typed MMIO windows over kernel-granted device mappings.
 #![doc = include_str!("../README.md")]
 #![no_std]
+#![deny(missing_docs)]
 
 pub mod access;
 pub mod banked;
@@ -10,28 +11,32 @@ pub mod dma;
 pub mod fake;
 #[cfg(feature = "fake-device")]
 pub mod fake_dma;
-#[doc(hidden)]
-pub mod layout;
-pub mod sub;
+mod layout;
+pub mod pointer;
 pub mod token;
+pub mod value;
 pub mod window;
 
 pub use access::{
-    ReadOnly, ReadPure, ReadPureWrite, ReadWrite, SharedMmioPointer, UniqueMmioPointer, WriteOnly,
-    field, field_shared,
+    PureReadable, ReadOnly, ReadOnlyWriteOnly, ReadPure, ReadPureWrite, ReadWrite, Readable,
+    Reserved, Writable, WriteOnly,
 };
-pub use banked::{Bank, Banked, Selected};
-pub use block::{
-    BlockFits, PageAligned, PageSize, RegisterBlock, RegisterField, SubAligned, SubInRange,
-    SubWindowAt, WindowFor,
-};
+pub use banked::{Bank, Banked, OverlayBank, Selected, Selector, Unbanked};
+pub use block::{FitsAt, PAGE_SIZE, RegisterBlock, RegisterField};
 pub use dma::{DmaError, DmaRegion, DmaScalar, DmaToken};
 #[cfg(feature = "fake-device")]
 pub use fake::FakeDevice;
 #[cfg(feature = "fake-device")]
-pub use fake_dma::FakeDma;
+pub use fake_dma::{FakeDma, FakeDmaError};
+pub use pointer::{SharedMmioPointer, UniqueMmioPointer};
 pub use token::MapToken;
+pub use value::{Raw, RegisterValue};
 pub use window::{LengthMismatch, MmioWindow};
 
-/// Type-level numbers used for window lengths and sub-window offsets.
-pub use typenum;
+/// What the macros expand to; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::banked::{OverlayOf, bank_values_ok, overlay_view, selector_mask};
+    pub use crate::layout::{NotDeref, fits_at, max, register_placement_ok};
+    pub use crate::pointer::Project;
+}

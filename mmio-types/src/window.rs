@@ -1,27 +1,25 @@
 //! `MmioWindow`: a typed handle over one mapped device window.
 
 use core::fmt;
-use core::marker::PhantomData;
 use core::ptr::NonNull;
 
-use typenum::Unsigned;
-
-use crate::access::{SharedMmioPointer, UniqueMmioPointer};
-use crate::block::WindowFor;
+use crate::block::FitsAt;
+use crate::pointer::{SharedMmioPointer, UniqueMmioPointer};
 use crate::token::MapToken;
 
-/// A mapped device window of `N` bytes (a typenum number) whose start holds
-/// the register block `R`.
+/// A mapped device window of `N` bytes whose start holds the register block `R`.
 ///
 /// Built from a [`MapToken`] by [`from_token`](Self::from_token) (which
 /// checks the token's length once) and turned back into it by
 /// [`unmap`](Self::unmap). Register pointers are borrowed from the window,
-/// so none can outlive it. The constructors only exist for an `N` that can
-/// hold `R`: a block larger than its window, or one that needs more than page
-/// alignment, is a compile error.
-pub struct MmioWindow<R, N> {
+/// so none can outlive it. The window is neither `Send` nor `Sync`.
+///
+/// The constructors need `R: FitsAt<0, N>`, which only a checked
+/// declaration provides (`register_block! { pub struct R in N { .. } }` or
+/// [`place!`](crate::place)): a window whose length was not declared for
+/// the block, or a block larger than its window, is a compile error.
+pub struct MmioWindow<R, const N: usize> {
     base: NonNull<R>,
-    len: PhantomData<N>,
 }
 
 /// The token given to [`MmioWindow::from_token`] does not have the window's length.
@@ -70,23 +68,17 @@ impl fmt::Display for LengthMismatch {
     }
 }
 
-impl<R, N: Unsigned> MmioWindow<R, N> {
+impl<R: FitsAt<0, N>, const N: usize> MmioWindow<R, N> {
     /// Length of the window in bytes.
-    pub const LEN: usize = N::USIZE;
+    pub const LEN: usize = N;
 
     /// Builds the window from a mapping token.
     ///
     /// The only run-time check is `token.len() == N`; on mismatch the token
     /// comes back inside the error.
-    pub fn from_token(token: MapToken) -> Result<Self, LengthMismatch>
-    where
-        N: WindowFor<R>,
-    {
-        if token.len() != N::USIZE {
-            return Err(LengthMismatch {
-                token,
-                expected: N::USIZE,
-            });
+    pub fn from_token(token: MapToken) -> Result<Self, LengthMismatch> {
+        if token.len() != N {
+            return Err(LengthMismatch { token, expected: N });
         }
         let (base, _) = token.into_raw();
         // SAFETY: the token's contract is this function's: `base` starts a live,
@@ -105,26 +97,8 @@ impl<R, N: Unsigned> MmioWindow<R, N> {
     /// 3. nothing else accesses the range while the window (or the token it
     ///    turns into) exists;
     /// 4. every register of `R` may be read and written as its type allows.
-    pub unsafe fn new(base: NonNull<u8>) -> Self
-    where
-        N: WindowFor<R>,
-    {
-        // The trait bound already rejects these at type-check time; the
-        // constants keep the guarantee even for a hand-written `RegisterBlock`.
-        const {
-            assert!(
-                size_of::<R>() <= N::USIZE,
-                "register block larger than window"
-            );
-            assert!(
-                align_of::<R>() <= 4096,
-                "register block needs more than page alignment"
-            );
-        }
-        Self {
-            base: base.cast(),
-            len: PhantomData,
-        }
+    pub unsafe fn new(base: NonNull<u8>) -> Self {
+        Self { base: base.cast() }
     }
 
     /// Virtual address of the window's first byte.
@@ -135,18 +109,17 @@ impl<R, N: Unsigned> MmioWindow<R, N> {
     /// Unique access to the register block, borrowed from the window.
     pub fn regs(&mut self) -> UniqueMmioPointer<'_, R> {
         // SAFETY: the window owns `[base, base + N)` exclusively (constructor
-        // contract), `R` fits in it and `base` is page-aligned, which is enough
-        // alignment for `R` (both checked at compile time); the pointer borrows
+        // contract), `R` fits in it and needs at most page alignment
+        // (`FitsAt<0, N>`), and `base` is page-aligned; the pointer borrows
         // `self` mutably, so no other access happens while it lives.
         unsafe { UniqueMmioPointer::new(self.base) }
     }
 
     /// Shared access to the register block (pure reads only), borrowed from the window.
     pub fn regs_shared(&self) -> SharedMmioPointer<'_, R> {
-        // SAFETY: as in `regs`; the unique pointer is turned into a shared one
-        // at once, and a shared borrow of the window only ever hands out
-        // shared pointers, which permit pure reads alone.
-        unsafe { UniqueMmioPointer::new(self.base) }.into()
+        // SAFETY: as in `regs`; a shared borrow of the window only ever hands
+        // out shared pointers, which permit pure reads alone.
+        unsafe { SharedMmioPointer::new(self.base) }
     }
 
     /// Consumes the window and gives the mapping token back, so the mapping
@@ -154,20 +127,37 @@ impl<R, N: Unsigned> MmioWindow<R, N> {
     pub fn unmap(self) -> MapToken {
         // SAFETY: the window owned the whole mapping exclusively; ownership
         // passes to the token unchanged (same base, length `N`, page-aligned).
-        unsafe { MapToken::new(self.base.cast(), N::USIZE) }
+        unsafe { MapToken::new(self.base.cast(), N) }
     }
 
-    /// Raw base pointer for sub-window projection.
-    pub(crate) fn base_ptr(&self) -> NonNull<u8> {
-        self.base.cast()
+    /// Unique access to register block `S` at byte offset `OFF` in the
+    /// window, such as a device's configuration space. Needs
+    /// `S: FitsAt<OFF, N>` (`place!(S at OFF in N)`), so there is no
+    /// run-time cost.
+    #[inline(always)]
+    pub fn sub<S: FitsAt<OFF, N>, const OFF: usize>(&mut self) -> UniqueMmioPointer<'_, S> {
+        // SAFETY: `[OFF, OFF + size_of::<S>())` lies inside the window and
+        // `OFF` is a multiple of `S`'s alignment, at most a page
+        // (`FitsAt<OFF, N>`); the window base is page-aligned; the pointer
+        // borrows the window mutably, so it is the only access while it lives.
+        unsafe { UniqueMmioPointer::new(self.base.cast::<u8>().byte_add(OFF).cast()) }
+    }
+
+    /// Shared access (pure reads only) to register block `S` at byte offset
+    /// `OFF`; same compile-time checks as [`sub`](Self::sub).
+    #[inline(always)]
+    pub fn sub_shared<S: FitsAt<OFF, N>, const OFF: usize>(&self) -> SharedMmioPointer<'_, S> {
+        // SAFETY: as in `sub`; a shared borrow of the window only hands out
+        // shared pointers.
+        unsafe { SharedMmioPointer::new(self.base.cast::<u8>().byte_add(OFF).cast()) }
     }
 }
 
-impl<R, N: Unsigned> fmt::Debug for MmioWindow<R, N> {
+impl<R: FitsAt<0, N>, const N: usize> fmt::Debug for MmioWindow<R, N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MmioWindow")
             .field("base", &format_args!("{:#x}", self.base()))
-            .field("len", &format_args!("{:#x}", N::USIZE))
+            .field("len", &format_args!("{N:#x}"))
             .finish()
     }
 }

@@ -1,55 +1,56 @@
 //! Window construction, register access and unmapping on a RAM-backed device.
 
-use mmio_types::typenum::{U256, U4096, Unsigned};
 use mmio_types::{
-    Bank, Banked, FakeDevice, MmioWindow, ReadOnly, ReadPure, ReadPureWrite, ReadWrite,
-    RegisterBlock, Selected, UniqueMmioPointer, WriteOnly, banked, banked_shared, field,
-    field_shared, register_layout,
+    Banked, FakeDevice, MmioWindow, ReadOnly, ReadPure, ReadPureWrite, ReadWrite, RegisterBlock,
+    RegisterField, Selected, Selector, WriteOnly, bank, banked, banked_shared, field, field_shared,
+    register_block,
 };
 
-#[repr(C)]
-struct Dev {
-    id: ReadPure<u32>,                             // 0x00
-    fifo: ReadOnly<u32>,                           // 0x04
-    ctrl: ReadWrite<u32>,                          // 0x08
-    doorbell: WriteOnly<u32>,                      // 0x0c
-    sel: WriteOnly<u32>,                           // 0x10
-    bank_val: Banked<DevBank, ReadPureWrite<u32>>, // 0x14
-    half: ReadPure<u16>,                           // 0x18
-    byte: ReadPureWrite<u8>,                       // 0x1a
-    _reserved: [u8; 5],                            // 0x1b
-}
-
-register_layout! {
-    Dev, size = 0x20;
-    registers {
-        id @ 0x00, fifo @ 0x04, ctrl @ 0x08, doorbell @ 0x0c, sel @ 0x10,
-        bank_val @ 0x14, half @ 0x18, byte @ 0x1a,
-    }
-    reserved { _reserved @ 0x1b }
-}
-
-struct DevBank;
-
-impl Bank for DevBank {
-    type Block = Dev;
-    fn select(block: &mut UniqueMmioPointer<'_, Dev>, index: u32) {
-        field!(*block, sel).write(index);
+register_block! {
+    struct Dev in 0x1000 {
+        0x00 => id: ReadPure<u32>,
+        0x04 => fifo: ReadOnly<u32>,
+        0x08 => ctrl: ReadWrite<u32>,
+        0x0c => doorbell: WriteOnly<u32>,
+        0x10 => sel: Selector<WriteOnly<u32>>,
+        0x14 => bank_val: Banked<DevBank, ReadPureWrite<u32>>,
+        0x18 => half: ReadPure<u16>,
+        0x1a => byte: ReadPureWrite<u8>,
+        0x1b => _reserved,
+        0x20 => pair: [ReadWrite<u32>; 2],
+        0x28 => _reserved1,
+        0x2a => mac: [ReadPure<u8>; 6],
+        0x30 => @end,
     }
 }
 
-#[repr(C)]
-struct Cfg {
-    a: ReadPure<u32>,
-    b: ReadPureWrite<u32>,
+bank!(DevBank: Dev.sel as u32);
+
+register_block! {
+    struct Cfg at 0x100 in 0x1000 {
+        0x0 => a: ReadPure<u32>,
+        0x4 => b: ReadPureWrite<u32>,
+        0x8 => @end,
+    }
 }
 
-register_layout! {
-    Cfg, size = 8;
-    registers { a @ 0, b @ 4 }
+// Offsets and sizes that are neither small nor powers of two just work.
+register_block! {
+    struct Far at 0xabc in 0x3000 {
+        0x0 => x: ReadPureWrite<u32>,
+        0x4 => @end,
+    }
+}
+register_block! {
+    struct Odd in 0x3000 {
+        0x0 => id: ReadPure<u32>,
+        0x4 => _gap,
+        0x2ffc => last: ReadPure<u32>,
+        0x3000 => @end,
+    }
 }
 
-type DevWindow = MmioWindow<Dev, U4096>;
+type DevWindow = MmioWindow<Dev, 0x1000>;
 
 fn device() -> (FakeDevice, DevWindow) {
     let (dev, token) = FakeDevice::new(4096);
@@ -120,6 +121,24 @@ fn read_modify_write_keeps_other_bits() {
 }
 
 #[test]
+fn arrays_of_small_registers_are_elementwise_and_bounded() {
+    let (dev, mut window) = device();
+    for (i, b) in [1u8, 2, 3, 4, 5, 6].into_iter().enumerate() {
+        dev.write_u8(0x2a + i, b);
+    }
+    let mut regs = window.regs();
+    let mut pair = field!(regs, pair);
+    pair.get(1).unwrap().write(9);
+    assert!(pair.get(2).is_none());
+    assert_eq!(dev.read_u32(0x24), 9);
+    let shared = window.regs_shared();
+    let mac = field_shared!(shared, mac);
+    let bytes: Vec<u8> = (0..6).map(|i| mac.get(i).unwrap().read()).collect();
+    assert_eq!(bytes, [1, 2, 3, 4, 5, 6]);
+    assert!(mac.get(6).is_none());
+}
+
+#[test]
 fn shared_pointers_allow_pure_reads_side_by_side() {
     let (dev, window) = device();
     dev.write_u32(0x00, 5);
@@ -135,16 +154,16 @@ fn shared_pointers_allow_pure_reads_side_by_side() {
 fn sub_window_is_placed_at_its_offset() {
     let (dev, mut window) = device();
     dev.write_u32(0x100, 0xc0ff_ee00);
-    let mut cfg = window.sub::<Cfg, U256>();
+    let mut cfg = window.sub::<Cfg, 0x100>();
     assert_eq!(field!(cfg, a).read(), 0xc0ff_ee00);
     field!(cfg, b).write(3);
     assert_eq!(dev.read_u32(0x104), 3);
-    let shared = window.sub_shared::<Cfg, U256>();
+    let shared = window.sub_shared::<Cfg, 0x100>();
     assert_eq!(field_shared!(shared, b).read(), 3);
 }
 
 #[test]
-fn selecting_a_bank_writes_the_selector_first() {
+fn selecting_a_bank_writes_the_declared_selector_first() {
     let (dev, mut window) = device();
     let mut regs = window.regs();
     let mut bank = Selected::<DevBank>::new(regs.reborrow(), 3);
@@ -154,16 +173,36 @@ fn selecting_a_bank_writes_the_selector_first() {
     assert_eq!(dev.read_u32(0x14), 0x55);
     dev.write_u32(0x14, 0x66);
     assert_eq!(banked_shared!(bank, bank_val).read(), 0x66);
+    // Unbanked registers stay usable through the guard.
+    let mut unbanked = bank.regs();
+    field!(unbanked, ctrl).write(0x77);
+    assert_eq!(dev.read_u32(0x08), 0x77);
     // The guard's last use ends its borrow; selecting again is then allowed.
     let _other = Selected::<DevBank>::new(regs, 4);
     assert_eq!(dev.read_u32(0x10), 4);
 }
 
 #[test]
-fn layout_macro_records_size_and_alignment() {
-    assert_eq!(<Dev as RegisterBlock>::Size::USIZE, 0x20);
-    assert_eq!(<Dev as RegisterBlock>::Align::USIZE, 4);
-    assert_eq!(<Cfg as RegisterBlock>::Size::USIZE, 8);
+fn any_offset_and_window_length_work() {
+    let (dev, token) = FakeDevice::new(4096);
+    // A 0x3000-byte window cannot come from one fake page; check the types
+    // and offsets, then use the in-page part.
+    assert_eq!(<Odd as RegisterBlock>::SIZE, 0x3000);
+    assert_eq!(core::mem::offset_of!(Odd, last), 0x2ffc);
+    assert_eq!(MmioWindow::<Odd, 0x3000>::LEN, 0x3000);
+    let mut window = MmioWindow::<Dev, 0x1000>::from_token(token).unwrap();
+    dev.write_u32(0x100, 1);
+    let mut cfg = window.sub::<Cfg, 0x100>();
+    assert_eq!(field!(cfg, a).read(), 1);
+    let _ = core::mem::size_of::<Far>();
+}
+
+#[test]
+fn layout_macro_records_size_alignment_and_access_width() {
+    assert_eq!(<Dev as RegisterBlock>::SIZE, 0x30);
+    assert_eq!(<Dev as RegisterBlock>::ALIGN, 4);
+    assert_eq!(<Dev as RegisterField>::ACCESS, 4);
+    assert_eq!(<Cfg as RegisterBlock>::SIZE, 8);
     assert_eq!(DevWindow::LEN, 4096);
     assert_eq!(
         core::mem::size_of::<DevWindow>(),

@@ -86,7 +86,7 @@ fn run_once(kernel: &Path, disk: &Path, icount: bool, what: &str) -> Result<Vec<
         if icount { " under -icount shift=0" } else { "" }
     );
     let run = qemu::run(
-        qemu::command(kernel, disk, None, &extra),
+        qemu::command(kernel, disk, &extra),
         Duration::from_secs(300),
         false,
     )?;

@@ -6,6 +6,7 @@ mod bench;
 mod hostcheck;
 mod image;
 mod markers;
+mod matrix;
 mod qemu;
 mod setup;
 mod system;
@@ -41,10 +42,23 @@ enum Cmd {
         /// Keep the system up after the checks until interrupted (Ctrl-C).
         #[arg(long)]
         serve: bool,
+        /// An argument appended to QEMU's command line (repeatable), to try
+        /// other machine configurations: `--qemu-arg=-smp --qemu-arg=4`.
+        #[arg(long = "qemu-arg", allow_hyphen_values = true)]
+        qemu_args: Vec<String>,
     },
     /// Run every test: host tests, Miri, asm-check, the QEMU selftest.
     Test {
         /// Seconds before the QEMU run is stopped.
+        #[arg(long, default_value_t = 60)]
+        timeout: u64,
+    },
+    /// Boot the system on many QEMU `virt` configurations (RAM, harts,
+    /// device orders, extra devices, interrupt controllers, no MMU, legacy
+    /// transport, read-only and tiny disks) and check each outcome against
+    /// the one expected.
+    Matrix {
+        /// Seconds before one configuration's run is stopped.
         #[arg(long, default_value_t = 60)]
         timeout: u64,
     },
@@ -74,8 +88,13 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let root = root();
     let result = match cli.cmd {
-        Cmd::Run { timeout, serve } => test::run_system(&root, Duration::from_secs(timeout), serve),
+        Cmd::Run {
+            timeout,
+            serve,
+            qemu_args,
+        } => test::run_system(&root, Duration::from_secs(timeout), serve, &qemu_args),
         Cmd::Test { timeout } => test::test_all(&root, Duration::from_secs(timeout)),
+        Cmd::Matrix { timeout } => matrix::run(&root, Duration::from_secs(timeout)),
         Cmd::AsmCheck => asm_check::run(&root).map(drop),
         Cmd::Bench { instructions_only } => bench::run(&root, instructions_only),
         Cmd::Lint => test::lint(&root),

@@ -22,6 +22,11 @@ pub struct Run {
     pub elapsed: Duration,
 }
 
+/// The kernel's line once every task expected to end has ended as expected.
+pub const VERDICT: &str = "neuron: all tasks ended as expected";
+/// How long a machine gets to exit after it is asked to stop.
+pub const STOP_GRACE: Duration = Duration::from_secs(5);
+
 /// Host ports QEMU's user network forwards to the guest's services.
 #[derive(Clone, Copy, Debug)]
 pub struct Forwards {
@@ -66,39 +71,104 @@ impl Forwards {
     }
 }
 
-/// The machine: `virt`, OpenSBI, 128 MiB, the modern virtio-mmio transport,
-/// with a virtio-blk (on `disk`), a virtio-net (user networking, with the
-/// host ports of `fwd` forwarded to the guest's services) and a
-/// virtio-rng. Devices fill transport slots from the top: blk, net, rng.
-pub fn command(kernel: &Path, disk: &Path, fwd: Option<&Forwards>, extra: &[String]) -> Command {
+/// A virtio device of the machine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dev {
+    /// virtio-blk on the disk image.
+    Blk,
+    /// virtio-net on QEMU's user network.
+    Net,
+    /// virtio-rng.
+    Rng,
+}
+
+/// A QEMU `virt` machine to boot NEURON on.
+#[derive(Clone, Debug)]
+pub struct Machine {
+    /// `-m`.
+    pub memory: String,
+    /// The virtio devices, in command-line order (virtio-mmio fills
+    /// transport slots from the top down in this order).
+    pub devices: Vec<Dev>,
+    /// The modern virtio-mmio transport (`force-legacy=false`); QEMU's
+    /// default is the legacy one.
+    pub modern: bool,
+    /// Attach the disk read-only.
+    pub readonly_disk: bool,
+    /// Host ports forwarded to netd's services (`None`: no forwarding).
+    pub forwards: Option<Forwards>,
+    /// Further arguments, passed last.
+    pub extra: Vec<String>,
+}
+
+impl Default for Machine {
+    /// The machine `run` and `test` use: 128 MiB, one hart, the modern
+    /// transport, virtio-blk, virtio-net and virtio-rng twice (in slots 7,
+    /// 6, 5, 4).
+    fn default() -> Self {
+        Machine {
+            memory: "128M".into(),
+            devices: vec![Dev::Blk, Dev::Net, Dev::Rng, Dev::Rng],
+            modern: true,
+            readonly_disk: false,
+            forwards: None,
+            extra: Vec::new(),
+        }
+    }
+}
+
+/// The standard [`Machine`] with `extra` arguments.
+pub fn command(kernel: &Path, disk: &Path, extra: &[String]) -> Command {
+    let machine = Machine {
+        extra: extra.to_vec(),
+        ..Machine::default()
+    };
+    machine_command(kernel, disk, &machine)
+}
+
+/// The QEMU command line booting `kernel` on `machine`, with `disk` behind
+/// its virtio-blk.
+pub fn machine_command(kernel: &Path, disk: &Path, machine: &Machine) -> Command {
     let mut c = Command::new("qemu-system-riscv64");
-    c.args([
-        "-machine",
-        "virt",
-        "-bios",
-        "default",
-        "-nographic",
-        "-m",
-        "128M",
-    ]);
-    c.args(["-global", "virtio-mmio.force-legacy=false"]);
-    c.arg("-drive").arg(format!(
-        "file={},if=none,format=raw,id=blk0",
-        disk.display()
-    ));
-    c.args(["-device", "virtio-blk-device,drive=blk0"]);
-    let netdev = fwd.map_or_else(|| "user,id=net0".to_string(), Forwards::netdev);
-    c.arg("-netdev")
-        .arg(netdev)
-        .args(["-device", "virtio-net-device,netdev=net0"]);
-    c.args(["-device", "virtio-rng-device"]);
-    c.args(extra);
+    c.args(["-machine", "virt", "-bios", "default", "-nographic", "-m"]);
+    c.arg(&machine.memory);
+    if machine.modern {
+        c.args(["-global", "virtio-mmio.force-legacy=false"]);
+    }
+    for dev in &machine.devices {
+        match dev {
+            Dev::Blk => {
+                c.arg("-drive").arg(format!(
+                    "file={},if=none,format=raw,id=blk0{}",
+                    disk.display(),
+                    if machine.readonly_disk {
+                        ",readonly=on"
+                    } else {
+                        ""
+                    }
+                ));
+                c.args(["-device", "virtio-blk-device,drive=blk0"]);
+            }
+            Dev::Net => {
+                let netdev = machine
+                    .forwards
+                    .map_or_else(|| "user,id=net0".to_string(), |f| f.netdev());
+                c.arg("-netdev")
+                    .arg(netdev)
+                    .args(["-device", "virtio-net-device,netdev=net0"]);
+            }
+            Dev::Rng => {
+                c.args(["-device", "virtio-rng-device"]);
+            }
+        }
+    }
+    c.args(&machine.extra);
     c.arg("-kernel").arg(kernel);
     c
 }
 
 /// A running QEMU: its console lines as they come.
-pub struct Machine {
+pub struct Session {
     child: Child,
     stdin: Option<ChildStdin>,
     rx: mpsc::Receiver<String>,
@@ -108,9 +178,9 @@ pub struct Machine {
     start: Instant,
 }
 
-impl Machine {
+impl Session {
     /// Starts `cmd`, echoing the console if `echo`.
-    pub fn start(mut cmd: Command, echo: bool) -> Result<Machine, String> {
+    pub fn start(mut cmd: Command, echo: bool) -> Result<Session, String> {
         let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -145,7 +215,7 @@ impl Machine {
                 })
             })
             .collect();
-        Ok(Machine {
+        Ok(Session {
             stdin: child.stdin.take(),
             child,
             rx,
@@ -245,8 +315,22 @@ impl Machine {
     }
 }
 
+/// Runs `cmd` until the kernel's verdict (`neuron: all tasks ended as
+/// expected`) and stops it then, so that a system whose tasks serve until
+/// the machine stops ends too; a system that fails before its verdict
+/// exits by itself. `timeout` bounds the wait.
+pub fn run_to_verdict(cmd: Command, timeout: Duration) -> Result<Run, String> {
+    let deadline = Instant::now() + timeout;
+    let mut session = Session::start(cmd, false)?;
+    if session.wait_for(VERDICT, deadline) {
+        session.stop(STOP_GRACE)
+    } else {
+        session.finish(deadline)
+    }
+}
+
 /// Runs `cmd`, echoing the console if `echo`, until it exits or `timeout`.
 pub fn run(cmd: Command, timeout: Duration, echo: bool) -> Result<Run, String> {
     let deadline = Instant::now() + timeout;
-    Machine::start(cmd, echo)?.finish(deadline)
+    Session::start(cmd, echo)?.finish(deadline)
 }

@@ -32,6 +32,25 @@ struct RawTask {
     grant: Vec<RawGrant>,
     #[serde(default)]
     dma_pages: u32,
+    #[serde(default)]
+    control: Vec<RawControl>,
+}
+
+/// Control over another task (`task_kill`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawControl {
+    task: String,
+    slot: u32,
+}
+
+/// The interrupt of a granted window: the irq capability's slot and the
+/// notification bit the line raises.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIrq {
+    slot: u32,
+    bit: u32,
 }
 
 fn default_expect() -> String {
@@ -44,36 +63,80 @@ struct RawGrant {
     device: String,
     slot: u32,
     rights: Vec<String>,
+    irq: Option<RawIrq>,
 }
 
 /// A device class a grant can name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Class {
     Blk,
     Net,
     Rng,
     Empty,
+    /// `virtio-<n>`: a virtio-mmio device with another DeviceID.
+    Virtio(u32),
+    /// A device-tree node by its `compatible` without the vendor prefix.
+    Named(String),
 }
 
+/// Device-tree classes of devices the kernel drives itself: never granted.
+const KERNEL_OWNED: [&str; 10] = [
+    "plic0",
+    "plic-1.0.0",
+    "clint0",
+    "aplic",
+    "imsics",
+    "aclint-mswi",
+    "aclint-mtimer",
+    "aclint-sswi",
+    "test0",
+    "pci-host-ecam-generic",
+];
+
 impl Class {
-    fn parse(s: &str) -> Option<Class> {
-        Some(match s {
+    /// The class `s` names; `Err` says why it names none.
+    fn parse(s: &str) -> Result<Class, String> {
+        Ok(match s {
             "virtio-blk" => Class::Blk,
             "virtio-net" => Class::Net,
             "virtio-rng" => Class::Rng,
             "virtio-empty" => Class::Empty,
-            _ => return None,
+            "test1" => return Err("the test finisher is the kernel's".into()),
+            _ if KERNEL_OWNED.contains(&s) => {
+                return Err(format!("`{s}` is a device the kernel drives itself"));
+            }
+            _ => match s.strip_prefix("virtio-") {
+                Some(id) => match id.parse::<u32>() {
+                    Ok(id) if ![0, 1, 2, 4].contains(&id) => Class::Virtio(id),
+                    _ => return Err(format!("unknown virtio class `{s}`")),
+                },
+                None if is_name(s) => Class::Named(s.to_string()),
+                None => return Err(format!("`{s}` is no device class")),
+            },
         })
     }
 
-    fn rust(self) -> &'static str {
+    fn rust(&self) -> String {
         match self {
-            Class::Blk => "Blk",
-            Class::Net => "Net",
-            Class::Rng => "Rng",
-            Class::Empty => "Empty",
+            Class::Blk => "Blk".into(),
+            Class::Net => "Net".into(),
+            Class::Rng => "Rng".into(),
+            Class::Empty => "Empty".into(),
+            Class::Virtio(id) => format!("Other({id})"),
+            Class::Named(name) => format!("Named({name:?})"),
         }
     }
+}
+
+/// Whether `s` can be the model part of a `compatible` string: lowercase
+/// letters, digits, `-`, `_`, `.` and `+`, starting with a letter or digit.
+fn is_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.+".contains(c))
+        && s.len() <= 64
 }
 
 /// Rights names, with the `nexus_abi::CapRights` bits.
@@ -92,7 +155,12 @@ pub struct Grant {
     pub instance: u32,
     pub slot: u32,
     pub rights: u32,
+    /// The window's interrupt: (irq capability slot, notification bit).
+    pub irq: Option<(u32, u32)>,
 }
+
+/// Notification bits per task (the ABI's `NOTIFY_BITS`).
+const NOTIFY_BITS: u32 = 64;
 
 /// How a task must end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,6 +180,8 @@ pub struct Task {
     pub expect: Expect,
     pub grants: Vec<Grant>,
     pub dma_pages: u32,
+    /// Task-control capabilities: (slot, index of the controlled task).
+    pub controls: Vec<(u32, usize)>,
 }
 
 /// A validated system description.
@@ -136,6 +206,12 @@ pub fn parse(text: &str) -> Result<System, String> {
     let mut names = BTreeSet::new();
     let mut owners: BTreeMap<(Class, u32), String> = BTreeMap::new();
     let mut tasks = Vec::new();
+    let index_of: BTreeMap<String, usize> = raw
+        .task
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.name.clone(), i))
+        .collect();
     for t in raw.task {
         if !names.insert(t.name.clone()) {
             return Err(format!("system.toml: task `{}` is declared twice", t.name));
@@ -159,31 +235,40 @@ pub fn parse(text: &str) -> Result<System, String> {
             ));
         }
         let mut slots = BTreeSet::new();
+        let mut bits = BTreeSet::new();
         let mut grants = Vec::new();
         for g in t.grant {
             let what = format!("task `{}`, grant `{}`", t.name, g.device);
-            let (class, instance) = g
-                .device
-                .split_once('#')
-                .and_then(|(c, i)| Some((Class::parse(c)?, i.parse::<u32>().ok()?)))
-                .ok_or_else(|| {
-                    format!(
-                        "system.toml: {what}: expected `<class>#<instance>` with class \
-                         virtio-blk, virtio-net, virtio-rng or virtio-empty"
-                    )
-                })?;
-            if g.slot == 0 || g.slot >= CAP_SLOTS {
-                return Err(format!(
-                    "system.toml: {what}: slot {} is not in 1..{CAP_SLOTS} (slot 0 is the task itself)",
-                    g.slot
-                ));
-            }
-            if !slots.insert(g.slot) {
-                return Err(format!(
-                    "system.toml: {what}: slot {} is used twice",
-                    g.slot
-                ));
-            }
+            let shape = || {
+                format!(
+                    "system.toml: {what}: expected `<class>#<instance>` with class \
+                     virtio-blk, virtio-net, virtio-rng, virtio-empty, virtio-<device id> \
+                     or a device-tree class (`goldfish-rtc`)"
+                )
+            };
+            let (class, instance) = g.device.split_once('#').ok_or_else(shape)?;
+            let instance = instance.parse::<u32>().map_err(|_| shape())?;
+            let class = Class::parse(class).map_err(|why| format!("system.toml: {what}: {why}"))?;
+            claim_slot(&mut slots, g.slot, &what)?;
+            let irq = match g.irq {
+                Some(irq) => {
+                    claim_slot(&mut slots, irq.slot, &format!("{what}, irq"))?;
+                    if irq.bit >= NOTIFY_BITS {
+                        return Err(format!(
+                            "system.toml: {what}: irq bit {} is not below {NOTIFY_BITS}",
+                            irq.bit
+                        ));
+                    }
+                    if !bits.insert(irq.bit) {
+                        return Err(format!(
+                            "system.toml: {what}: irq bit {} is used twice",
+                            irq.bit
+                        ));
+                    }
+                    Some((irq.slot, irq.bit))
+                }
+                None => None,
+            };
             let mut rights = 0;
             for r in &g.rights {
                 let bit = RIGHTS
@@ -195,7 +280,7 @@ pub fn parse(text: &str) -> Result<System, String> {
                     })?;
                 rights |= bit;
             }
-            if let Some(other) = owners.insert((class, instance), t.name.clone()) {
+            if let Some(other) = owners.insert((class.clone(), instance), t.name.clone()) {
                 return Err(format!(
                     "system.toml: `{}` is granted twice: to `{other}` and to `{}`; \
                      a device window goes to one task at most",
@@ -207,7 +292,22 @@ pub fn parse(text: &str) -> Result<System, String> {
                 instance,
                 slot: g.slot,
                 rights,
+                irq,
             });
+        }
+        let mut controls = Vec::new();
+        for c in t.control {
+            let what = format!("task `{}`, control of `{}`", t.name, c.task);
+            claim_slot(&mut slots, c.slot, &what)?;
+            let target = *index_of
+                .get(&c.task)
+                .ok_or_else(|| format!("system.toml: {what}: no such task"))?;
+            if c.task == t.name {
+                return Err(format!(
+                    "system.toml: {what}: a task cannot control itself (it can exit)"
+                ));
+            }
+            controls.push((c.slot, target));
         }
         tasks.push(Task {
             package: t.package.unwrap_or_else(|| t.name.clone()),
@@ -215,9 +315,24 @@ pub fn parse(text: &str) -> Result<System, String> {
             expect,
             grants,
             dma_pages: t.dma_pages,
+            controls,
         });
     }
     Ok(System { tasks })
+}
+
+/// Takes capability slot `slot` of a task for `what`: it must be in
+/// `1..CAP_SLOTS` and not taken yet.
+fn claim_slot(slots: &mut BTreeSet<u32>, slot: u32, what: &str) -> Result<(), String> {
+    if slot == 0 || slot >= CAP_SLOTS {
+        return Err(format!(
+            "system.toml: {what}: slot {slot} is not in 1..{CAP_SLOTS} (slot 0 is the task itself)"
+        ));
+    }
+    if !slots.insert(slot) {
+        return Err(format!("system.toml: {what}: slot {slot} is used twice"));
+    }
+    Ok(())
 }
 
 impl System {
@@ -266,21 +381,34 @@ pub fn generate(system: &System, elf_of: impl Fn(&str) -> std::path::PathBuf) ->
             t.name
         );
         for g in &t.grants {
+            let irq = match g.irq {
+                Some((slot, bit)) => {
+                    format!("Some(neuron::system::IrqGrant {{ slot: {slot}, bit: {bit} }})")
+                }
+                None => "None".into(),
+            };
             let _ = writeln!(
                 s,
                 "            neuron::system::Grant {{ slot: {}, class: neuron::device::DeviceClass::{}, \
-                 instance: {}, rights: {:#x} }},",
+                 instance: {}, rights: {:#x}, irq: {irq} }},",
                 g.slot,
                 g.class.rust(),
                 g.instance,
                 g.rights
             );
         }
-        let _ = writeln!(
+        let _ = write!(
             s,
-            "        ],\n        dma_pages: {},\n    }},",
+            "        ],\n        dma_pages: {},\n        controls: &[",
             t.dma_pages
         );
+        for (slot, task) in &t.controls {
+            let _ = write!(
+                s,
+                "neuron::system::Control {{ slot: {slot}, task: {task} }}, "
+            );
+        }
+        let _ = writeln!(s, "],\n    }},");
     }
     s.push_str("];\n");
     s
@@ -322,7 +450,8 @@ mod tests {
                 class: Class::Rng,
                 instance: 0,
                 slot: 1,
-                rights: 15
+                rights: 15,
+                irq: None,
             }]
         );
         assert_eq!(s.tasks[2].package, "fault-probe");
@@ -356,8 +485,21 @@ mod tests {
         let cases = [
             (
                 grant("virtio-gpu#0", 1, "\"read\""),
-                "expected `<class>#<instance>`",
+                "unknown virtio class `virtio-gpu`",
             ),
+            (
+                grant("virtio-2#0", 1, "\"read\""),
+                "unknown virtio class `virtio-2`",
+            ),
+            (
+                grant("plic0#0", 1, "\"read\""),
+                "`plic0` is a device the kernel drives itself",
+            ),
+            (
+                grant("test1#0", 1, "\"read\""),
+                "the test finisher is the kernel's",
+            ),
+            (grant("Gold Fish#0", 1, "\"read\""), "is no device class"),
             (
                 grant("virtio-rng", 1, "\"read\""),
                 "expected `<class>#<instance>`",
@@ -399,6 +541,86 @@ mod tests {
             .map(|i| format!("[[task]]\nname = \"t{i}\"\n"))
             .collect();
         assert!(parse(&many).unwrap_err().contains("at most 16"));
+    }
+
+    #[test]
+    fn accepts_device_tree_and_other_virtio_classes() {
+        let text = "[[task]]\nname = \"rtcd\"\n\
+            [[task.grant]]\ndevice = \"goldfish-rtc#0\"\nslot = 1\nrights = [\"read\", \"map\"]\n\
+            [[task.grant]]\ndevice = \"virtio-16#1\"\nslot = 2\nrights = [\"read\"]\n";
+        let s = parse(text).unwrap();
+        let classes: Vec<_> = s.tasks[0].grants.iter().map(|g| g.class.clone()).collect();
+        assert_eq!(
+            classes,
+            [Class::Named("goldfish-rtc".into()), Class::Virtio(16)]
+        );
+        let src = generate(&s, |p| std::path::PathBuf::from(format!("/b/{p}")));
+        assert!(
+            src.contains(
+                r#"class: neuron::device::DeviceClass::Named("goldfish-rtc"), instance: 0"#
+            )
+        );
+        assert!(src.contains("class: neuron::device::DeviceClass::Other(16), instance: 1"));
+        let twice = format!(
+            "{text}[[task]]\nname = \"b\"\n[[task.grant]]\ndevice = \"goldfish-rtc#0\"\nslot = 1\nrights = []\n"
+        );
+        assert!(
+            parse(&twice)
+                .unwrap_err()
+                .contains("`goldfish-rtc#0` is granted twice")
+        );
+    }
+
+    #[test]
+    fn irq_grants_and_controls_are_checked() {
+        let base = "[[task]]\nname = \"a\"\n[[task.grant]]\ndevice = \"virtio-blk#0\"\nslot = 1\nrights = []\n";
+        let ok = format!(
+            "{base}irq = {{ slot = 2, bit = 3 }}\n[[task.control]]\ntask = \"b\"\nslot = 4\n[[task]]\nname = \"b\"\n"
+        );
+        let s = parse(&ok).unwrap();
+        assert_eq!(s.tasks[0].grants[0].irq, Some((2, 3)));
+        assert_eq!(s.tasks[0].controls, [(4, 1)]);
+        let src = generate(&s, |p| std::path::PathBuf::from(p));
+        assert!(src.contains("irq: Some(neuron::system::IrqGrant { slot: 2, bit: 3 })"));
+        assert!(src.contains("controls: &[neuron::system::Control { slot: 4, task: 1 }, ]"));
+        let cases = [
+            (
+                format!("{base}irq = {{ slot = 1, bit = 0 }}\n"),
+                "slot 1 is used twice",
+            ),
+            (
+                format!("{base}irq = {{ slot = 2, bit = 64 }}\n"),
+                "irq bit 64 is not below 64",
+            ),
+            (
+                format!("{base}irq = {{ slot = 32, bit = 0 }}\n"),
+                "slot 32 is not in",
+            ),
+            (
+                format!("{base}[[task.control]]\ntask = \"zz\"\nslot = 3\n"),
+                "no such task",
+            ),
+            (
+                format!("{base}[[task.control]]\ntask = \"a\"\nslot = 3\n"),
+                "cannot control itself",
+            ),
+            (
+                format!("{base}[[task.control]]\ntask = \"a\"\nslot = 1\n"),
+                "slot 1 is used twice",
+            ),
+        ];
+        for (text, want) in cases {
+            let e = parse(&text).unwrap_err();
+            assert!(e.contains(want), "{e} should contain {want}");
+        }
+        let two_bits = format!(
+            "{base}irq = {{ slot = 2, bit = 0 }}\n[[task.grant]]\ndevice = \"virtio-net#0\"\nslot = 3\nrights = []\nirq = {{ slot = 4, bit = 0 }}\n"
+        );
+        assert!(
+            parse(&two_bits)
+                .unwrap_err()
+                .contains("irq bit 0 is used twice")
+        );
     }
 
     #[test]

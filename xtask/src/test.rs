@@ -10,12 +10,8 @@ use crate::{TARGET, asm_check, hostcheck, image, markers, qemu, setup};
 
 /// The marker list the selftest run is checked against.
 const MARKERS: &str = "xtask/markers.txt";
-/// The kernel's line once every task expected to end has ended as expected.
-const VERDICT: &str = "neuron: all tasks ended as expected";
 /// netd's line once its services listen.
 const NETD_SERVING: &str = "netd: serving ";
-/// How long a serving machine gets to exit after it is asked to stop.
-const STOP_GRACE: Duration = Duration::from_secs(5);
 /// `--serve`: how long the machine stays up unless interrupted.
 const SERVE_FOREVER: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 
@@ -91,6 +87,7 @@ fn selftest(
     timeout: Duration,
     echo: bool,
     serve: bool,
+    machine: &qemu::Machine,
     tally: &mut Tally,
 ) -> Result<(), String> {
     setup::ensure_qemu()?;
@@ -105,13 +102,17 @@ fn selftest(
     );
     let fwd = qemu::Forwards::pick()?;
     let deadline = Instant::now() + timeout;
-    let cmd = qemu::command(&img.kernel, &img.disk, Some(&fwd), &[]);
-    let mut machine = qemu::Machine::start(cmd, echo)?;
+    let machine = qemu::Machine {
+        forwards: Some(fwd),
+        ..machine.clone()
+    };
+    let cmd = qemu::machine_command(&img.kernel, &img.disk, &machine);
+    let mut machine = qemu::Session::start(cmd, echo)?;
     let serving = system.serving().count() > 0;
     let netd = system.serving().any(|t| t.name == "netd");
     let mut checks = Vec::new();
     let mut verdict = false;
-    let run = if serving && machine.wait_for(VERDICT, deadline) {
+    let run = if serving && machine.wait_for(qemu::VERDICT, deadline) {
         verdict = true;
         if netd {
             if machine.wait_for(NETD_SERVING, deadline) {
@@ -138,7 +139,7 @@ fn selftest(
             );
             machine.finish(Instant::now() + SERVE_FOREVER)?
         } else {
-            machine.stop(STOP_GRACE)?
+            machine.stop(qemu::STOP_GRACE)?
         }
     } else {
         machine.finish(deadline)?
@@ -218,12 +219,21 @@ fn print_checks(checks: &[hostcheck::Check]) {
     }
 }
 
-/// `cargo xtask run`; with `serve`, the system stays up after the checks
-/// until interrupted.
-pub fn run_system(root: &Path, timeout: Duration, serve: bool) -> Result<(), String> {
+/// `cargo xtask run`, with `qemu_args` appended to QEMU's command line;
+/// with `serve`, the system stays up after the checks until interrupted.
+pub fn run_system(
+    root: &Path,
+    timeout: Duration,
+    serve: bool,
+    qemu_args: &[String],
+) -> Result<(), String> {
     setup::ensure_target()?;
     let mut tally = Tally::default();
-    selftest(root, timeout, true, serve, &mut tally)?;
+    let machine = qemu::Machine {
+        extra: qemu_args.to_vec(),
+        ..qemu::Machine::default()
+    };
+    selftest(root, timeout, true, serve, &machine, &mut tally)?;
     if tally.failed.is_empty() {
         println!("xtask: NEURON ran and every expected marker appeared");
         Ok(())
@@ -293,7 +303,8 @@ pub fn test_all(root: &Path, timeout: Duration) -> Result<(), String> {
         }
     }
 
-    if let Err(e) = selftest(root, timeout, false, false, &mut tally) {
+    let machine = qemu::Machine::default();
+    if let Err(e) = selftest(root, timeout, false, false, &machine, &mut tally) {
         println!("selftest could not run: {e}");
         tally.record("QEMU selftest", false);
     }

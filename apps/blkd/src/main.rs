@@ -1,21 +1,36 @@
 //! `blkd`: the userspace virtio-blk driver task. Granted the blk window
-//! alone, it reads known sectors and writes a scratch sector, printing each
-//! marker only after the data was checked.
+//! and its interrupt, it reads known sectors and writes a scratch sector,
+//! then reads [`IRQ_READS`] sectors each completed by an interrupt, printing
+//! each marker only after the data was checked. Without an irq capability
+//! (a machine without a PLIC) it polls.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
 
+use core::fmt;
+
 use mmio_types::DmaRegion;
-use nexus_abi::{MapProt, println, sys};
+use nexus_abi::{CapKind, MapProt, SysError, println, sys};
 use nexus_virtio::disk_pattern::{SCRATCH_SECTOR, scratch_pattern, sector_pattern};
-use nexus_virtio::{SECTOR_SIZE, VirtioBlk, VirtioMmioWindow};
+use nexus_virtio::{
+    BlkError, DmaRange, IrqDevice, KernelIrq, SECTOR_SIZE, VirtioBlk, VirtioMmioWindow,
+};
 
 nexus_abi::entry!(main);
 
 /// Where system.toml puts the virtio-blk window.
 const BLK_SLOT: usize = 1;
+/// Where system.toml puts the window's irq capability.
+const IRQ_SLOT: usize = 2;
+/// The notification bit system.toml binds the interrupt to.
+const IRQ_BIT: u32 = 0;
+/// Reads completed by interrupt, each checked, before `SELFTEST: irq ok`.
+const IRQ_READS: u64 = 1000;
+/// How long a request may take before the device counts as dead: 1 s of
+/// the 10 MHz timer.
+const DEVICE_TIMEOUT: u64 = 10_000_000;
 
-type Blk = VirtioBlk<VirtioMmioWindow>;
+type Blk = VirtioBlk<IrqDevice<VirtioMmioWindow, KernelIrq>>;
 
 fn main() -> i32 {
     match run() {
@@ -27,13 +42,49 @@ fn main() -> i32 {
     }
 }
 
-fn run() -> Result<(), &'static str> {
-    let token =
-        sys::mmio_map(BLK_SLOT, MapProt::RW).map_err(|_| "mmio_map of the blk window failed")?;
+/// What failed: a check of blkd's own, or a step with the reason the
+/// kernel or the driver gave.
+enum Failure {
+    Check(&'static str),
+    Sys(&'static str, SysError),
+    Blk(&'static str, BlkError),
+}
+
+impl From<&'static str> for Failure {
+    fn from(what: &'static str) -> Self {
+        Failure::Check(what)
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Check(what) => write!(f, "{what}"),
+            Failure::Sys(step, e) => write!(f, "{step}: {e}"),
+            Failure::Blk(step, e) => write!(f, "{step}: {e}"),
+        }
+    }
+}
+
+/// `map_err` helpers naming the step that failed.
+fn sys_err(step: &'static str) -> impl FnOnce(SysError) -> Failure {
+    move |e| Failure::Sys(step, e)
+}
+
+fn blk_err(step: &'static str) -> impl FnOnce(BlkError) -> Failure {
+    move |e| Failure::Blk(step, e)
+}
+
+fn run() -> Result<(), Failure> {
+    let token = sys::mmio_map(BLK_SLOT, MapProt::RW).map_err(sys_err("mapping the blk window"))?;
     let window = VirtioMmioWindow::from_token(token).map_err(|_| "the blk window is not 4 KiB")?;
-    let queue = DmaRegion::new(sys::dma_alloc(2).map_err(|_| "dma_alloc for the queue failed")?);
-    let mut blk = VirtioBlk::new(window, queue).map_err(|_| "virtio-blk initialisation failed")?;
-    let mut buf = DmaRegion::new(sys::dma_alloc(1).map_err(|_| "dma_alloc for data failed")?);
+    let interrupts = sys::cap_info(IRQ_SLOT).is_ok_and(|c| c.kind == CapKind::Irq);
+    let window = IrqDevice::new(window, KernelIrq, IRQ_SLOT, IRQ_BIT).ok_or("bad irq bit")?;
+    let queue = DmaRegion::new(sys::dma_alloc(2).map_err(sys_err("allocating the queue"))?);
+    let mut blk = VirtioBlk::new(window, queue)
+        .map_err(|f| f.error)
+        .map_err(blk_err("virtio-blk initialisation"))?;
+    let mut buf = DmaRegion::new(sys::dma_alloc(1).map_err(sys_err("allocating the data buffer"))?);
     println!(
         "blkd: virtio-blk ready: {} sectors, queue of {}",
         blk.capacity(),
@@ -44,45 +95,110 @@ fn run() -> Result<(), &'static str> {
     println!("SELFTEST: virtio-blk read ok");
     check_write(&mut blk, &mut buf)?;
     println!("SELFTEST: virtio-blk write ok");
+    if interrupts {
+        let spurious = check_interrupt_reads(&mut blk, &mut buf)?;
+        if spurious != 0 {
+            println!("blkd: {spurious} wakeup(s) found InterruptStatus 0");
+            return Err("spurious interrupt wakeups".into());
+        }
+        println!("blkd: {IRQ_READS} reads completed by interrupt, none spurious");
+        println!("SELFTEST: irq ok");
+    } else {
+        println!("blkd: no irq capability: polling");
+    }
 
     let (window, queue) = blk.into_parts();
-    sys::mmio_unmap(window.unmap()).map_err(|_| "mmio_unmap failed")?;
+    let (window, _) = window.into_parts();
+    sys::mmio_unmap(window.unmap())
+        .map_err(|(e, _)| Failure::Sys("unmapping the blk window", e))?;
     for region in [queue, buf] {
-        sys::dma_free(region.into_token()).map_err(|_| "dma_free failed")?;
+        sys::dma_free(region.into_token())
+            .map_err(|(e, _)| Failure::Sys("freeing DMA memory", e))?;
     }
     Ok(())
 }
 
 /// Sector 0 and the last sector hold their own numbers.
-fn check_reads(blk: &mut Blk, buf: &mut DmaRegion) -> Result<(), &'static str> {
+fn check_reads(blk: &mut Blk, buf: &mut DmaRegion) -> Result<(), Failure> {
     let last = blk.capacity().checked_sub(1).ok_or("the disk is empty")?;
     for (sector, offset) in [(0, 0), (last, SECTOR_SIZE)] {
         blk.read(sector, buf, offset, SECTOR_SIZE)
-            .map_err(|_| "reading a sector failed")?;
+            .map_err(blk_err("reading sectors 0 and the last"))?;
         if !holds(buf, offset, &sector_pattern(sector))? {
-            return Err("a sector does not hold its own number");
+            return Err("a sector does not hold its own number".into());
         }
     }
     Ok(())
 }
 
 /// A fresh pattern written to the scratch sector, flushed, reads back.
-fn check_write(blk: &mut Blk, buf: &mut DmaRegion) -> Result<(), &'static str> {
+fn check_write(blk: &mut Blk, buf: &mut DmaRegion) -> Result<(), Failure> {
+    if blk.capacity() <= SCRATCH_SECTOR {
+        println!(
+            "blkd: the disk has {} sectors; the scratch sector is {SCRATCH_SECTOR}",
+            blk.capacity()
+        );
+        return Err("writing the scratch sector: the disk is too small".into());
+    }
     let pattern = scratch_pattern();
     buf.write_bytes(0, &pattern)
         .map_err(|_| "buffer too small")?;
     blk.write(SCRATCH_SECTOR, buf, 0, SECTOR_SIZE)
-        .map_err(|_| "writing the scratch sector failed")?;
-    blk.flush().map_err(|_| "flush failed")?;
+        .map_err(blk_err("writing the scratch sector"))?;
+    blk.flush().map_err(blk_err("flushing"))?;
     // Read back into a different, cleared part of the buffer.
     buf.fill(SECTOR_SIZE, SECTOR_SIZE, 0)
         .map_err(|_| "buffer too small")?;
     blk.read(SCRATCH_SECTOR, buf, SECTOR_SIZE, SECTOR_SIZE)
-        .map_err(|_| "reading the scratch sector back failed")?;
+        .map_err(blk_err("reading the scratch sector back"))?;
     if !holds(buf, SECTOR_SIZE, &pattern)? {
-        return Err("the scratch sector did not read back as written");
+        return Err("the scratch sector did not read back as written".into());
     }
     Ok(())
+}
+
+/// Reads [`IRQ_READS`] sectors one at a time, each completed by an
+/// interrupt: wait, acknowledge the device, re-arm the line, then take the
+/// completion and check the data. Returns the wakeups that found no cause
+/// in `InterruptStatus`.
+fn check_interrupt_reads(blk: &mut Blk, buf: &mut DmaRegion) -> Result<u64, &'static str> {
+    blk.set_interrupts(true)
+        .map_err(|_| "cannot enable interrupts")?;
+    let capacity = blk.capacity();
+    let mut spurious = 0;
+    for k in 0..IRQ_READS {
+        // Spread over the disk: sector numbers coprime-stepped modulo its size.
+        let sector = (k * 7919) % capacity;
+        buf.fill(0, SECTOR_SIZE, 0)
+            .map_err(|_| "buffer too small")?;
+        let range = DmaRange::new(buf, 0, SECTOR_SIZE).map_err(|_| "buffer too small")?;
+        let id = blk
+            .submit_read(sector, range)
+            .map_err(|_| "submitting a read failed")?;
+        let done = loop {
+            let deadline = sys::time().saturating_add(DEVICE_TIMEOUT);
+            let acked = blk
+                .wait_interrupt(deadline)
+                .map_err(|_| "the device did not interrupt within a second")?
+                .acknowledge();
+            if acked.status().is_empty() {
+                spurious += 1;
+            }
+            acked.rearm().map_err(|_| "irq_ack failed")?;
+            if let Some(done) = blk.poll() {
+                break done;
+            }
+        };
+        if done != (id, Ok(())) {
+            return Err("an interrupt-driven read failed");
+        }
+        if !holds(buf, 0, &sector_pattern(sector))? {
+            return Err("an interrupt-driven read returned the wrong data");
+        }
+    }
+    blk.set_interrupts(false)
+        .map_err(|_| "cannot disable interrupts")?;
+    Ok(spurious)
 }
 
 fn holds(buf: &DmaRegion, offset: usize, want: &[u8; SECTOR_SIZE]) -> Result<bool, &'static str> {

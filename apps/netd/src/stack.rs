@@ -69,12 +69,14 @@ pub const ARENA: usize = BIG_ECHO_SOCKETS * 2 * BIG_BUF
     + HTTP_SOCKETS * (HTTP_RX + HTTP_TX)
     + 2 * UDP_BYTES;
 
-/// How long a TCP connection may leave data (or a SYN-ACK) unacknowledged
-/// before it is aborted: half-open connections do not hold a socket.
-const TCP_TIMEOUT: Duration = Duration::from_secs(10);
-/// Idle time after which a keep-alive probes the peer (and the timeout
-/// above then ends a connection whose peer is gone).
-const TCP_KEEP_ALIVE: Duration = Duration::from_secs(30);
+/// How long a TCP peer may stay silent while data (or a SYN-ACK) is
+/// unacknowledged, or across keep-alive probes, before the connection is
+/// aborted: half-open connections do not hold a socket for long.
+const TCP_TIMEOUT: Duration = Duration::from_secs(15);
+/// Idle time after which a keep-alive probes the peer. It must be well
+/// under [`TCP_TIMEOUT`]: with keep-alive on, a peer silent for the timeout
+/// is taken for gone, and a healthy idle peer only answers probes.
+const TCP_KEEP_ALIVE: Duration = Duration::from_secs(5);
 
 /// The memory of the stack's sockets.
 pub struct Storage<'a> {

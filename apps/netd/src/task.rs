@@ -7,7 +7,7 @@ use mmio_types::DmaRegion;
 use netd::device::Mac;
 use netd::{Netd, Source, Storage, SystemInfo};
 use nexus_abi::{CapKind, MapProt, println, sys};
-use nexus_virtio::{NetError, VirtioMmioWindow, VirtioNet};
+use nexus_virtio::{VirtioMmioWindow, VirtioNet};
 use static_cell::ConstStaticCell;
 
 nexus_abi::entry!(main);
@@ -47,7 +47,13 @@ fn run() -> Result<core::convert::Infallible, &'static str> {
     let window = VirtioMmioWindow::from_token(token).map_err(|_| "the net window is not 4 KiB")?;
     let rx = DmaRegion::new(sys::dma_alloc(RX_PAGES).map_err(|_| "dma_alloc for rx failed")?);
     let tx = DmaRegion::new(sys::dma_alloc(TX_PAGES).map_err(|_| "dma_alloc for tx failed")?);
-    let net = VirtioNet::new(window, rx, tx).map_err(|f| init_why(f.error))?;
+    let net = match VirtioNet::new(window, rx, tx) {
+        Ok(net) => net,
+        Err(failure) => {
+            println!("netd: virtio-net initialisation: {}", failure.error);
+            return Err("virtio-net initialisation failed");
+        }
+    };
     let m = net.mac();
     println!(
         "netd: virtio-net ready: mac {}, {} rx / {} tx buffers",
@@ -99,20 +105,28 @@ fn run() -> Result<core::convert::Infallible, &'static str> {
     }
 }
 
-/// Waits between rounds with nothing to do. The driver polls, so this only
-/// gives the processor to other tasks; once the device's interrupt can be
-/// waited for, this becomes that wait, bounded by `poll_delay_ms` (when the
-/// stack's next timer is due).
-fn idle<T: nexus_virtio::net::NetTransport>(_netd: &mut Netd<'_, T>) {
-    sys::yield_now();
-}
+/// The longest idle wait between rounds, in `time` ticks (1 ms): how late
+/// a frame that arrives during the wait may be noticed.
+const IDLE_MAX_TICKS: u64 = TICKS_PER_MS;
+/// The notification bit netd waits on. Nothing is bound to it yet (the
+/// driver polls), so a wait on it is a sleep until its deadline; once the
+/// device's interrupt is granted on this bit, the same wait ends as soon as
+/// a frame arrives.
+const WAKE_BIT: u64 = 1;
 
-fn init_why(error: NetError) -> &'static str {
-    match error {
-        NetError::NoMac => "virtio-net initialisation failed: no MAC address offered",
-        NetError::Init(_) => "virtio-net initialisation failed: device setup",
-        _ => "virtio-net initialisation failed",
+/// Waits between rounds with nothing to do: blocks until the stack's next
+/// timer is due or [`IDLE_MAX_TICKS`] pass, whichever is first. Blocking
+/// (rather than yielding) lets the hart sleep while nothing happens.
+fn idle<T: nexus_virtio::net::NetTransport>(netd: &mut Netd<'_, T>) {
+    let now = sys::time();
+    let due = netd
+        .poll_delay_ms(now / TICKS_PER_MS)
+        .map_or(IDLE_MAX_TICKS, |ms| ms.saturating_mul(TICKS_PER_MS));
+    if due == 0 {
+        return;
     }
+    // `TimedOut` is the expected outcome of this wait.
+    let _ = sys::wait(WAKE_BIT, now + due.min(IDLE_MAX_TICKS));
 }
 
 /// What netd can see of the system: itself and its own capabilities (the
@@ -134,6 +148,8 @@ impl SystemInfo for TaskView {
                 CapKind::Task => "the task itself",
                 CapKind::DeviceMmio => "device window",
                 CapKind::Dma => "DMA memory",
+                CapKind::Irq => "interrupt line",
+                CapKind::TaskControl => "control of a task",
             };
             write!(out, "  slot {slot}: {kind}")?;
             if info.len > 0 {

@@ -142,3 +142,36 @@ fn fifty_connections_at_once_each_echo() {
     }
     assert_eq!(lab.netd.stats().echo_connections, 50);
 }
+
+#[test]
+fn an_idle_connection_outlives_the_timeout() {
+    use smoltcp::socket::tcp;
+    let mut lab = Lab::new();
+    let h = lab.connect(7, 43_000).expect("connected");
+    // The peer answers keep-alives: the connection stays up for a minute.
+    lab.run_for(60_000);
+    assert!(lab.sockets.get_mut::<tcp::Socket>(h).may_send());
+    let data = b"still there";
+    lab.sockets
+        .get_mut::<tcp::Socket>(h)
+        .send_slice(data)
+        .unwrap();
+    let mut got = Vec::new();
+    assert!(lab.run_until(1_000, |lab| {
+        let s = lab.sockets.get_mut::<tcp::Socket>(h);
+        let mut buf = [0u8; 64];
+        while s.can_recv() {
+            let n = s.recv_slice(&mut buf).unwrap();
+            got.extend_from_slice(&buf[..n]);
+        }
+        got == data
+    }));
+    // A peer that forgets the connection answers the next keep-alive with
+    // a reset; the port goes on serving.
+    lab.sockets.remove(h);
+    let before = lab.netd.stats().echo_connections;
+    lab.run_for(40_000);
+    let again = lab.tcp_echo(b"x", 43_000).expect("the socket serves again");
+    assert_eq!(again, b"x");
+    assert!(lab.netd.stats().echo_connections > before);
+}

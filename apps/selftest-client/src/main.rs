@@ -3,6 +3,7 @@
 #![no_main]
 #![forbid(unsafe_code)]
 
+mod irq;
 mod mmio;
 mod preempt;
 
@@ -21,7 +22,11 @@ type NamedCheck = (&'static str, fn() -> Check);
 
 fn main() -> i32 {
     println!("SELFTEST: start");
-    let checks: [NamedCheck; 10] = [
+    let irq_checks = irq::granted();
+    if !irq_checks {
+        println!("SELFTEST: irq checks skipped: no irq capability (no PLIC on this machine)");
+    }
+    let checks: [NamedCheck; 15] = [
         ("userptr guard", check_userptr_guard),
         ("mmio map", mmio::map),
         ("mmio deny exec", mmio::deny_exec),
@@ -32,9 +37,17 @@ fn main() -> i32 {
         ("mmio unmap", mmio::unmap),
         ("mmio revoke", mmio::revoke),
         ("preemption keeps registers", preempt::registers_survive),
+        ("irq deny no cap", irq::deny_no_cap),
+        ("irq deny wrong kind", irq::deny_wrong_kind),
+        ("irq deny not pending", irq::deny_not_pending),
+        ("wait deadline", irq::wait_deadline),
+        ("kill while waiting", irq::kill_while_waiting),
     ];
     let mut failed = 0;
     for (i, (name, check)) in checks.into_iter().enumerate() {
+        if !irq_checks && name.starts_with("irq") {
+            continue;
+        }
         if i == 1 {
             // The hostile tasks get their turn here: they fault and are
             // killed while this task goes on.

@@ -56,7 +56,7 @@ fn release(w: VirtioMmioWindow) -> Check {
 
 /// Maps the granted window, checks it is what was granted, readable and
 /// writable but never executable, and reads the device's identity through
-/// `MmioWindow<VirtioMmioRegs, U4096>`.
+/// `MmioWindow<VirtioMmioRegs, 0x1000>`.
 pub fn map() -> Check {
     let info = sys::cap_info(DEVICE_SLOT).map_err(|_| "cap_info of the device slot failed")?;
     if info.kind != CapKind::DeviceMmio || info.len != WINDOW {

@@ -5,57 +5,29 @@
 //! the selector and returns a guard that holds the unique borrow of the
 //! register block, so the selection cannot change under the guard's feet.
 
-use mmio_types::{Bank, Selected, UniqueMmioPointer, banked, banked_shared, field};
+use mmio_types::{Selected, UniqueMmioPointer, bank, banked, banked_shared};
 
 use crate::mmio::VirtioMmioRegs;
 
-/// Registers selected by `QueueSel`.
-pub struct QueueBank;
+bank!(
+    /// Registers selected by `QueueSel`.
+    pub QueueBank: VirtioMmioRegs.queue_sel as u32
+);
 
-impl Bank for QueueBank {
-    type Block = VirtioMmioRegs;
+bank!(
+    /// `DeviceFeatures`, selected by `DeviceFeaturesSel`.
+    pub DeviceFeaturesBank: VirtioMmioRegs.device_features_sel as u32
+);
 
-    #[inline]
-    fn select(block: &mut UniqueMmioPointer<'_, VirtioMmioRegs>, index: u32) {
-        field!(*block, queue_sel).write(index);
-    }
-}
+bank!(
+    /// `DriverFeatures`, selected by `DriverFeaturesSel`.
+    pub DriverFeaturesBank: VirtioMmioRegs.driver_features_sel as u32
+);
 
-/// `DeviceFeatures`, selected by `DeviceFeaturesSel`.
-pub struct DeviceFeaturesBank;
-
-impl Bank for DeviceFeaturesBank {
-    type Block = VirtioMmioRegs;
-
-    #[inline]
-    fn select(block: &mut UniqueMmioPointer<'_, VirtioMmioRegs>, index: u32) {
-        field!(*block, device_features_sel).write(index);
-    }
-}
-
-/// `DriverFeatures`, selected by `DriverFeaturesSel`.
-pub struct DriverFeaturesBank;
-
-impl Bank for DriverFeaturesBank {
-    type Block = VirtioMmioRegs;
-
-    #[inline]
-    fn select(block: &mut UniqueMmioPointer<'_, VirtioMmioRegs>, index: u32) {
-        field!(*block, driver_features_sel).write(index);
-    }
-}
-
-/// Shared memory region registers, selected by `SHMSel`.
-pub struct ShmBank;
-
-impl Bank for ShmBank {
-    type Block = VirtioMmioRegs;
-
-    #[inline]
-    fn select(block: &mut UniqueMmioPointer<'_, VirtioMmioRegs>, index: u32) {
-        field!(*block, shm_sel).write(index);
-    }
-}
+bank!(
+    /// Shared memory region registers, selected by `SHMSel`.
+    pub ShmBank: VirtioMmioRegs.shm_sel as u32
+);
 
 /// The registers of one selected virtqueue.
 #[derive(Debug)]

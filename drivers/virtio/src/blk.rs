@@ -1,10 +1,10 @@
 //! virtio-blk: feature bits and configuration space layout (virtio 1.2, section 5.2).
 
 use bitflags::bitflags;
-use mmio_types::{ReadPure, ReadPureWrite, field_shared, register_layout};
+use mmio_types::{ReadPure, ReadPureWrite, field_shared, register_block};
 
 use crate::config::VirtioConfig;
-use crate::mmio::VirtioMmioWindow;
+use crate::mmio::{CONFIG_OFFSET, VirtioMmioWindow, WINDOW_LEN};
 
 /// `DeviceID` of a block device.
 pub const DEVICE_ID: u32 = 2;
@@ -47,94 +47,63 @@ bitflags! {
     }
 }
 
-/// virtio-blk configuration space, at 0x100 in the window.
-///
-/// The 64-bit `capacity` is two 32-bit registers: the spec requires 64-bit
-/// config fields to be read with 32-bit accesses, so the halves are read
-/// separately inside a `ConfigGeneration` loop ([`capacity`]). The zoned
-/// characteristics (after 0x48) are not modelled.
-#[repr(C)]
-pub struct BlkConfig {
-    /// 0x00 `capacity`, low half: size in 512-byte sectors.
-    pub capacity_low: ReadPure<u32>,
-    /// 0x04 `capacity`, high half.
-    pub capacity_high: ReadPure<u32>,
-    /// 0x08 `size_max`: largest segment size.
-    pub size_max: ReadPure<u32>,
-    /// 0x0c `seg_max`: most segments in a request.
-    pub seg_max: ReadPure<u32>,
-    /// 0x10 `geometry.cylinders`.
-    pub cylinders: ReadPure<u16>,
-    /// 0x12 `geometry.heads`.
-    pub heads: ReadPure<u8>,
-    /// 0x13 `geometry.sectors`.
-    pub sectors: ReadPure<u8>,
-    /// 0x14 `blk_size`: optimal block size.
-    pub blk_size: ReadPure<u32>,
-    /// 0x18 `topology.physical_block_exp`.
-    pub physical_block_exp: ReadPure<u8>,
-    /// 0x19 `topology.alignment_offset`.
-    pub alignment_offset: ReadPure<u8>,
-    /// 0x1a `topology.min_io_size`.
-    pub min_io_size: ReadPure<u16>,
-    /// 0x1c `topology.opt_io_size`.
-    pub opt_io_size: ReadPure<u32>,
-    /// 0x20 `writeback`: 1 for write-back, 0 for write-through caching.
-    pub writeback: ReadPureWrite<u8>,
-    _unused0: [u8; 1],
-    /// 0x22 `num_queues`.
-    pub num_queues: ReadPure<u16>,
-    /// 0x24 `max_discard_sectors`.
-    pub max_discard_sectors: ReadPure<u32>,
-    /// 0x28 `max_discard_seg`.
-    pub max_discard_seg: ReadPure<u32>,
-    /// 0x2c `discard_sector_alignment`.
-    pub discard_sector_alignment: ReadPure<u32>,
-    /// 0x30 `max_write_zeroes_sectors`.
-    pub max_write_zeroes_sectors: ReadPure<u32>,
-    /// 0x34 `max_write_zeroes_seg`.
-    pub max_write_zeroes_seg: ReadPure<u32>,
-    /// 0x38 `write_zeroes_may_unmap`.
-    pub write_zeroes_may_unmap: ReadPure<u8>,
-    _unused1: [u8; 3],
-    /// 0x3c `max_secure_erase_sectors`.
-    pub max_secure_erase_sectors: ReadPure<u32>,
-    /// 0x40 `max_secure_erase_seg`.
-    pub max_secure_erase_seg: ReadPure<u32>,
-    /// 0x44 `secure_erase_sector_alignment`.
-    pub secure_erase_sector_alignment: ReadPure<u32>,
-}
-
-register_layout! {
-    BlkConfig, size = 0x48;
-    registers {
-        capacity_low @ 0x00,
-        capacity_high @ 0x04,
-        size_max @ 0x08,
-        seg_max @ 0x0c,
-        cylinders @ 0x10,
-        heads @ 0x12,
-        sectors @ 0x13,
-        blk_size @ 0x14,
-        physical_block_exp @ 0x18,
-        alignment_offset @ 0x19,
-        min_io_size @ 0x1a,
-        opt_io_size @ 0x1c,
-        writeback @ 0x20,
-        num_queues @ 0x22,
-        max_discard_sectors @ 0x24,
-        max_discard_seg @ 0x28,
-        discard_sector_alignment @ 0x2c,
-        max_write_zeroes_sectors @ 0x30,
-        max_write_zeroes_seg @ 0x34,
-        write_zeroes_may_unmap @ 0x38,
-        max_secure_erase_sectors @ 0x3c,
-        max_secure_erase_seg @ 0x40,
-        secure_erase_sector_alignment @ 0x44,
-    }
-    reserved {
-        _unused0 @ 0x21,
-        _unused1 @ 0x39,
+register_block! {
+    /// virtio-blk configuration space, at 0x100 in the window.
+    ///
+    /// The 64-bit `capacity` is two 32-bit registers: the spec requires 64-bit
+    /// config fields to be read with 32-bit accesses, so the halves are read
+    /// separately inside a `ConfigGeneration` loop ([`capacity`]). The zoned
+    /// characteristics (after 0x48) are not modelled.
+    pub struct BlkConfig at CONFIG_OFFSET in WINDOW_LEN {
+        /// 0x00 `capacity`, low half: size in 512-byte sectors.
+        0x00 => pub capacity_low: ReadPure<u32>,
+        /// 0x04 `capacity`, high half.
+        0x04 => pub capacity_high: ReadPure<u32>,
+        /// 0x08 `size_max`: largest segment size.
+        0x08 => pub size_max: ReadPure<u32>,
+        /// 0x0c `seg_max`: most segments in a request.
+        0x0c => pub seg_max: ReadPure<u32>,
+        /// 0x10 `geometry.cylinders`.
+        0x10 => pub cylinders: ReadPure<u16>,
+        /// 0x12 `geometry.heads`.
+        0x12 => pub heads: ReadPure<u8>,
+        /// 0x13 `geometry.sectors`.
+        0x13 => pub sectors: ReadPure<u8>,
+        /// 0x14 `blk_size`: optimal block size.
+        0x14 => pub blk_size: ReadPure<u32>,
+        /// 0x18 `topology.physical_block_exp`.
+        0x18 => pub physical_block_exp: ReadPure<u8>,
+        /// 0x19 `topology.alignment_offset`.
+        0x19 => pub alignment_offset: ReadPure<u8>,
+        /// 0x1a `topology.min_io_size`.
+        0x1a => pub min_io_size: ReadPure<u16>,
+        /// 0x1c `topology.opt_io_size`.
+        0x1c => pub opt_io_size: ReadPure<u32>,
+        /// 0x20 `writeback`: 1 for write-back, 0 for write-through caching.
+        0x20 => pub writeback: ReadPureWrite<u8>,
+        0x21 => _unused0,
+        /// 0x22 `num_queues`.
+        0x22 => pub num_queues: ReadPure<u16>,
+        /// 0x24 `max_discard_sectors`.
+        0x24 => pub max_discard_sectors: ReadPure<u32>,
+        /// 0x28 `max_discard_seg`.
+        0x28 => pub max_discard_seg: ReadPure<u32>,
+        /// 0x2c `discard_sector_alignment`.
+        0x2c => pub discard_sector_alignment: ReadPure<u32>,
+        /// 0x30 `max_write_zeroes_sectors`.
+        0x30 => pub max_write_zeroes_sectors: ReadPure<u32>,
+        /// 0x34 `max_write_zeroes_seg`.
+        0x34 => pub max_write_zeroes_seg: ReadPure<u32>,
+        /// 0x38 `write_zeroes_may_unmap`.
+        0x38 => pub write_zeroes_may_unmap: ReadPure<u8>,
+        0x39 => _unused1,
+        /// 0x3c `max_secure_erase_sectors`.
+        0x3c => pub max_secure_erase_sectors: ReadPure<u32>,
+        /// 0x40 `max_secure_erase_seg`.
+        0x40 => pub max_secure_erase_seg: ReadPure<u32>,
+        /// 0x44 `secure_erase_sector_alignment`.
+        0x44 => pub secure_erase_sector_alignment: ReadPure<u32>,
+        0x48 => @end,
     }
 }
 

@@ -24,6 +24,7 @@ use crate::blk::{self, BlkFeatures, DEVICE_ID};
 use crate::blk_error::BlkError;
 use crate::device::{self, Transport};
 use crate::features::Features;
+use crate::irq::{IrqDevice, IrqError, IrqSys, Pending};
 use crate::mmio::VirtioMmioWindow;
 use crate::queue::{DmaRange, QueueError, QueueLayout, Segment, SplitQueue};
 use crate::status::DeviceStatus;
@@ -221,6 +222,12 @@ impl<T: BlkTransport> VirtioBlk<T> {
             bounce_len,
             broken: None,
         })
+    }
+
+    /// Asks the device to interrupt (or not) when it completes requests
+    /// (the available ring's `NO_INTERRUPT` hint; off after [`new`](Self::new)).
+    pub fn set_interrupts(&mut self, on: bool) -> Result<(), BlkError> {
+        self.queue.set_interrupts(on).map_err(Into::into)
     }
 
     /// Capacity in 512-byte sectors, as read at initialisation.
@@ -582,4 +589,12 @@ fn write_fixed_descs(
         }
     }
     Ok(())
+}
+
+impl<T: BlkTransport, S: IrqSys> VirtioBlk<IrqDevice<T, S>> {
+    /// Blocks until the device interrupts (or `time` reaches `deadline`);
+    /// see [`crate::irq`] for what to do with the token.
+    pub fn wait_interrupt(&mut self, deadline: u64) -> Result<Pending<'_, T, S>, IrqError> {
+        self.transport.wait(deadline)
+    }
 }

@@ -51,6 +51,36 @@ pub enum BlkError {
     Dma(DmaError),
 }
 
+impl core::fmt::Display for BlkError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            BlkError::Init(e) => write!(f, "{e}"),
+            BlkError::QueueMemoryTooSmall => write!(f, "the queue memory is too small"),
+            BlkError::QueueFull => write!(f, "the queue is full"),
+            BlkError::OutOfRange => write!(f, "the sectors lie past the end of the disk"),
+            BlkError::BadLength => write!(f, "the length is no whole number of sectors"),
+            BlkError::ReadOnly => write!(f, "the disk is read-only (VIRTIO_BLK_F_RO)"),
+            BlkError::FlushNotNegotiated => write!(f, "the device offers no flush"),
+            BlkError::Busy => write!(f, "requests are still in flight"),
+            BlkError::NoBounceBuffer => write!(f, "no room for a bounce buffer"),
+            BlkError::IoError => write!(f, "the device reported an I/O error"),
+            BlkError::Unsupported => write!(f, "the device does not support the request"),
+            BlkError::BadStatus(s) => write!(f, "the device wrote status byte {s:#x}"),
+            BlkError::BadUsedId(id) => write!(f, "the device returned unknown used id {id}"),
+            BlkError::BadUsedIdx(idx) => write!(f, "the device moved used.idx to {idx}"),
+            BlkError::BadUsedLen(len) => {
+                write!(
+                    f,
+                    "the device reported writing {len} bytes, more than offered"
+                )
+            }
+            BlkError::NeedsReset => write!(f, "the device needs a reset"),
+            BlkError::Broken => write!(f, "the device was given up on after an earlier error"),
+            BlkError::Dma(e) => write!(f, "a buffer lies outside its DMA region ({e:?})"),
+        }
+    }
+}
+
 impl From<InitError> for BlkError {
     fn from(e: InitError) -> Self {
         BlkError::Init(e)

@@ -10,7 +10,7 @@
 use crate::features::Features;
 use crate::mmio::{MAGIC, VERSION_MODERN, VirtioMmioWindow};
 use crate::queue::QueueAreas;
-use crate::status::DeviceStatus;
+use crate::status::{DeviceStatus, InterruptStatus};
 use crate::transport::{VirtioRegs, VirtioRegsRead};
 
 /// Register-level access to one virtio device.
@@ -39,6 +39,11 @@ pub trait Transport {
     fn notify(&mut self, queue: u16);
     /// `ConfigGeneration`.
     fn config_generation(&self) -> u32;
+    /// `InterruptStatus`: why the device interrupted.
+    fn interrupt_status(&self) -> InterruptStatus;
+    /// Writes `InterruptACK`: the device stops asserting its interrupt for
+    /// these causes.
+    fn ack_interrupt(&mut self, bits: InterruptStatus);
 }
 
 impl Transport for VirtioMmioWindow {
@@ -106,6 +111,16 @@ impl Transport for VirtioMmioWindow {
     fn config_generation(&self) -> u32 {
         self.regs_shared().config_generation()
     }
+
+    #[inline]
+    fn interrupt_status(&self) -> InterruptStatus {
+        self.regs_shared().interrupt_status()
+    }
+
+    #[inline]
+    fn ack_interrupt(&mut self, bits: InterruptStatus) {
+        self.regs().ack_interrupt(bits);
+    }
 }
 
 /// Why the device-independent part of initialisation failed.
@@ -127,6 +142,41 @@ pub enum InitError {
     QueueUnavailable,
     /// The queue is already marked ready.
     QueueInUse,
+}
+
+impl core::fmt::Display for InitError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            InitError::BadMagic(m) => {
+                write!(
+                    f,
+                    "MagicValue is {m:#x}, not {MAGIC:#x}: no virtio transport"
+                )
+            }
+            InitError::UnsupportedVersion(1) => write!(
+                f,
+                "legacy transport (Version 1); only the modern transport (Version 2) is driven"
+            ),
+            InitError::UnsupportedVersion(v) => write!(
+                f,
+                "transport Version {v}; only the modern transport (Version 2) is driven"
+            ),
+            InitError::WrongDevice(0) => write!(f, "no device behind the transport (DeviceID 0)"),
+            InitError::WrongDevice(id) => {
+                write!(f, "DeviceID {id} is not the device this driver drives")
+            }
+            InitError::ResetTimeout => write!(f, "the device did not complete its reset"),
+            InitError::NoVersion1 => write!(f, "the device does not offer VIRTIO_F_VERSION_1"),
+            InitError::FeaturesRejected => {
+                write!(
+                    f,
+                    "the device refused the accepted features (FEATURES_OK cleared)"
+                )
+            }
+            InitError::QueueUnavailable => write!(f, "a needed queue does not exist"),
+            InitError::QueueInUse => write!(f, "a queue was already in use"),
+        }
+    }
 }
 
 /// Reads of `Status` allowed for a reset to complete.

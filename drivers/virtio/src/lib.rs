@@ -10,6 +10,7 @@ pub mod config;
 pub mod device;
 pub mod disk_pattern;
 pub mod features;
+pub mod irq;
 pub mod mmio;
 pub mod net;
 pub mod queue;
@@ -25,6 +26,9 @@ pub use blk_error::BlkError;
 pub use config::VirtioConfig;
 pub use device::{InitError, Transport};
 pub use features::Features;
+#[cfg(target_arch = "riscv64")]
+pub use irq::KernelIrq;
+pub use irq::{Acked, IrqDevice, IrqError, IrqSys, Pending};
 pub use mmio::{VirtioMmioRegs, VirtioMmioWindow};
 pub use net::{NetError, NetInitFailure, NetTransport, VirtioNet};
 pub use queue::{DmaRange, QueueError, SplitQueue};

@@ -24,12 +24,12 @@
 use core::fmt;
 
 use bitflags::bitflags;
-use mmio_types::{DmaError, DmaRegion, ReadPure, field_shared, register_layout};
+use mmio_types::{DmaError, DmaRegion, ReadPure, field_shared, register_block};
 
 use crate::config::VirtioConfig;
 use crate::device::{self, InitError, Transport};
 use crate::features::Features;
-use crate::mmio::VirtioMmioWindow;
+use crate::mmio::{CONFIG_OFFSET, VirtioMmioWindow, WINDOW_LEN};
 use crate::queue::{DmaRange, QueueError, QueueLayout, Segment, SplitQueue};
 use crate::status::DeviceStatus;
 
@@ -108,44 +108,31 @@ bitflags! {
 /// `status` bit: the link is up.
 pub const STATUS_LINK_UP: u16 = 1;
 
-/// virtio-net configuration space, at 0x100 in the window.
-///
-/// The MAC address is six byte registers (the spec reads 8-bit fields with
-/// 8-bit accesses).
-#[repr(C)]
-pub struct NetConfig {
-    /// 0x00..0x06 `mac`, byte 0.
-    pub mac0: ReadPure<u8>,
-    /// `mac` byte 1.
-    pub mac1: ReadPure<u8>,
-    /// `mac` byte 2.
-    pub mac2: ReadPure<u8>,
-    /// `mac` byte 3.
-    pub mac3: ReadPure<u8>,
-    /// `mac` byte 4.
-    pub mac4: ReadPure<u8>,
-    /// `mac` byte 5.
-    pub mac5: ReadPure<u8>,
-    /// 0x06 `status` (valid with `VIRTIO_NET_F_STATUS`).
-    pub status: ReadPure<u16>,
-    /// 0x08 `max_virtqueue_pairs` (valid with `VIRTIO_NET_F_MQ`).
-    pub max_virtqueue_pairs: ReadPure<u16>,
-    /// 0x0a `mtu` (valid with `VIRTIO_NET_F_MTU`).
-    pub mtu: ReadPure<u16>,
-}
-
-register_layout! {
-    NetConfig, size = 0x0c;
-    registers {
-        mac0 @ 0x00,
-        mac1 @ 0x01,
-        mac2 @ 0x02,
-        mac3 @ 0x03,
-        mac4 @ 0x04,
-        mac5 @ 0x05,
-        status @ 0x06,
-        max_virtqueue_pairs @ 0x08,
-        mtu @ 0x0a,
+register_block! {
+    /// virtio-net configuration space, at 0x100 in the window.
+    ///
+    /// The MAC address is six byte registers (the spec reads 8-bit fields with
+    /// 8-bit accesses).
+    pub struct NetConfig at CONFIG_OFFSET in WINDOW_LEN {
+        /// 0x00..0x06 `mac`, byte 0.
+        0x00 => pub mac0: ReadPure<u8>,
+        /// `mac` byte 1.
+        0x01 => pub mac1: ReadPure<u8>,
+        /// `mac` byte 2.
+        0x02 => pub mac2: ReadPure<u8>,
+        /// `mac` byte 3.
+        0x03 => pub mac3: ReadPure<u8>,
+        /// `mac` byte 4.
+        0x04 => pub mac4: ReadPure<u8>,
+        /// `mac` byte 5.
+        0x05 => pub mac5: ReadPure<u8>,
+        /// 0x06 `status` (valid with `VIRTIO_NET_F_STATUS`).
+        0x06 => pub status: ReadPure<u16>,
+        /// 0x08 `max_virtqueue_pairs` (valid with `VIRTIO_NET_F_MQ`).
+        0x08 => pub max_virtqueue_pairs: ReadPure<u16>,
+        /// 0x0a `mtu` (valid with `VIRTIO_NET_F_MTU`).
+        0x0a => pub mtu: ReadPure<u16>,
+        0x0c => @end,
     }
 }
 
@@ -207,6 +194,24 @@ pub enum NetError {
     Broken,
     /// A buffer lies outside its DMA region.
     Dma(DmaError),
+}
+
+impl core::fmt::Display for NetError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            NetError::Init(e) => write!(f, "{e}"),
+            NetError::NoMac => write!(f, "the device offers no MAC address (VIRTIO_NET_F_MAC)"),
+            NetError::QueueMemoryTooSmall => write!(f, "the queue memory is too small"),
+            NetError::QueueFull => write!(f, "every transmit buffer is in flight"),
+            NetError::BadFrameLength(n) => write!(f, "a frame of {n} bytes cannot be sent"),
+            NetError::BufferTooSmall(n) => write!(f, "a {n}-byte frame does not fit the buffer"),
+            NetError::BadUsedLen(len) => write!(f, "the device returned a used length of {len}"),
+            NetError::BadUsedId(id) => write!(f, "the device returned unknown used id {id}"),
+            NetError::BadUsedIdx(idx) => write!(f, "the device moved used.idx to {idx}"),
+            NetError::Broken => write!(f, "the device was given up on after an earlier error"),
+            NetError::Dma(e) => write!(f, "a buffer lies outside its DMA region ({e:?})"),
+        }
+    }
 }
 
 impl From<InitError> for NetError {

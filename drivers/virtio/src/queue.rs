@@ -343,6 +343,14 @@ impl SplitQueue {
         })
     }
 
+    /// Sets or clears the available ring's `NO_INTERRUPT` hint: whether the
+    /// device should interrupt when it uses buffers.
+    pub fn set_interrupts(&mut self, on: bool) -> Result<(), QueueError> {
+        let flags = if on { 0 } else { AVAIL_F_NO_INTERRUPT };
+        self.mem.write::<u16>(self.layout.avail, flags.to_le())?;
+        Ok(())
+    }
+
     /// The layout.
     #[inline]
     pub fn layout(&self) -> &QueueLayout {
@@ -620,7 +628,7 @@ mod chain_tests {
     use mmio_types::FakeDma;
 
     fn queue(size: u16, max_chain: u16) -> (FakeDma, SplitQueue) {
-        let (dev, token) = FakeDma::new(1);
+        let (dev, token) = FakeDma::new(1).expect("fake DMA pool");
         let layout = QueueLayout::new(size, 0).unwrap();
         let q = SplitQueue::new(DmaRegion::new(token), layout, max_chain, false).unwrap();
         (dev, q)

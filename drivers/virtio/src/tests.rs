@@ -1,6 +1,5 @@
 //! Host tests of the virtio-mmio layer on a RAM-backed fake device.
 
-use mmio_types::typenum::Unsigned;
 use mmio_types::{FakeDevice, RegisterBlock, field_shared};
 
 use crate::blk::{self, BlkConfig};
@@ -17,8 +16,8 @@ fn device() -> (FakeDevice, VirtioMmioWindow) {
 
 #[test]
 fn register_block_is_exactly_the_control_area() {
-    assert_eq!(<VirtioMmioRegs as RegisterBlock>::Size::USIZE, 0x100);
-    assert_eq!(<BlkConfig as RegisterBlock>::Size::USIZE, 0x48);
+    assert_eq!(<VirtioMmioRegs as RegisterBlock>::SIZE, 0x100);
+    assert_eq!(<BlkConfig as RegisterBlock>::SIZE, 0x48);
     assert_eq!(VirtioMmioWindow::LEN, 0x1000);
 }
 
@@ -48,7 +47,7 @@ fn status_writes_and_read_modify_write() {
     regs.insert_status(DeviceStatus::DRIVER);
     assert_eq!(dev.read_u32(0x070), 0b11);
     assert_eq!(
-        regs.status(),
+        regs.as_shared().status(),
         DeviceStatus::ACKNOWLEDGE | DeviceStatus::DRIVER
     );
     regs.reset();

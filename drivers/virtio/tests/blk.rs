@@ -259,6 +259,24 @@ fn legacy_version_wrong_device_and_bad_magic_are_refused_untouched() {
 }
 
 #[test]
+fn errors_say_their_cause() {
+    let legacy = FakeBlk::with(SECTORS, |b| b.version = 1);
+    let text = init_error(&legacy).to_string();
+    assert!(text.contains("legacy transport (Version 1)"), "{text}");
+    let empty = FakeBlk::with(SECTORS, |b| b.device_id = 0);
+    assert!(init_error(&empty).to_string().contains("DeviceID 0"));
+    let ro = FakeBlk::with(SECTORS, |b| b.offered |= BlkFeatures::RO.bits());
+    let mut blk = driver(&ro, 1);
+    let mut buf = ro.alloc(1);
+    let text = blk.write(0, &buf, 0, 512).unwrap_err().to_string();
+    assert_eq!(text, "the disk is read-only (VIRTIO_BLK_F_RO)");
+    let small = FakeBlk::new(4);
+    let mut blk = driver(&small, 1);
+    let text = blk.read(4, &mut buf, 0, 512).unwrap_err().to_string();
+    assert_eq!(text, "the sectors lie past the end of the disk");
+}
+
+#[test]
 fn device_without_version_1_is_marked_failed() {
     let fake = FakeBlk::with(SECTORS, |b| b.offered = BlkFeatures::FLUSH.bits());
     assert_eq!(init_error(&fake), BlkError::Init(InitError::NoVersion1));

@@ -231,6 +231,10 @@ fn a_bogus_used_id_on_transmit_is_an_error() {
 fn a_device_without_mac_is_refused() {
     let fake = FakeNet::with(|b| b.offered = Features::VERSION_1.bits());
     assert_eq!(init_error(&fake), NetError::NoMac);
+    assert_eq!(
+        init_error(&fake).to_string(),
+        "the device offers no MAC address (VIRTIO_NET_F_MAC)"
+    );
     assert!(status(&fake).contains(DeviceStatus::FAILED));
     assert!(fake.state().queues.iter().all(Option::is_none));
 }

@@ -4,12 +4,15 @@ use nexus_abi::layout::STACK_TOP;
 use nexus_abi::{CapRights, MapProt};
 
 use crate::cap::{Cap, CapTable, Object};
-use crate::device::{Device, DeviceClass, DeviceTable, MAX_DEVICES, VIRTIO_MAGIC, check_window};
+use crate::device::{self, DeviceClass, DeviceTable, Found, MAX_DEVICES, Region};
+use crate::devtree::{DeviceTree, Irq};
 use crate::elf;
+use crate::mem::RamPlan;
+use crate::pagetable::KERNEL_MAP_END;
 use crate::pagetable::PageTable;
 use crate::pte::{Owner, Pte};
 use crate::space::AddressSpace;
-use crate::system::TaskSpec;
+use crate::system::{IrqGrant, TaskSpec};
 use crate::task::{Expect, MAX_TASKS, State, Task, TrapFrame};
 
 use super::console::{UART_BASE, kprintln};
@@ -17,6 +20,8 @@ use super::cpu::{self, FINISHER};
 use super::dt;
 use super::entry::{neuron_return_to_user, neuron_trap_entry, sym_addr};
 use super::kernel::{Kernel, kernel};
+use super::phys::MAX_RAM;
+use super::plic::Plic;
 
 /// Time slices per second.
 const SLICES_PER_SECOND: u64 = 100;
@@ -33,21 +38,41 @@ pub fn kmain(hartid: usize, dtb: usize, specs: &'static [TaskSpec]) -> ! {
     // SAFETY: the first and only kernel entry so far.
     let k = unsafe { kernel() };
     k.quantum = plat.timebase / SLICES_PER_SECOND;
-    k.mem.init(plat.ram.0, plat.ram.1);
-    k.mem.reserve(plat.ram.0, sym_addr!(__kernel_end));
-    k.mem.reserve(dtb, dtb + plat.fdt.total_size());
+    let kernel_start = sym_addr!(__kernel_start);
+    let Some(ram) = RamPlan::from_tree(&plat.tree, kernel_start, KERNEL_MAP_END, MAX_RAM) else {
+        panic!("no RAM region holds the kernel at {kernel_start:#x} below 4 GiB")
+    };
+    k.mem.init(ram.base, ram.len);
+    k.mem.reserve(ram.base, sym_addr!(__kernel_end));
+    k.mem.reserve(dtb, dtb + plat.tree.total_size());
 
-    let devices = discover_devices(&plat);
-    build_kernel_page_table(k, &devices);
+    k.devices = discover_devices(&plat.tree);
+    k.plic = dt::plic(&plat, hartid).and_then(Plic::new);
+    if k.plic.is_none() {
+        kprintln!(
+            "neuron: no PLIC for this hart in the device tree: interrupts are not delivered, drivers poll"
+        );
+    }
+    build_kernel_page_table(k);
+    if let Some(plic) = k.plic {
+        plic.reset();
+    }
     if !cpu::set_trap_vector(neuron_trap_entry as *const () as usize) {
         panic!("stvec did not accept the trap vector");
     }
     cpu::init_user_mode();
-    kprintln!(
-        "neuron: {} MiB RAM, {} frames free",
-        plat.ram.1 >> 20,
-        k.mem.free_frames_count()
-    );
+    let free = k.mem.free_frames_count();
+    if ram.is_all() {
+        kprintln!("neuron: {} MiB RAM, {free} frames free", ram.total >> 20);
+    } else {
+        kprintln!(
+            "neuron: {} MiB RAM; using the {} MiB at {:#x} (the kernel maps only the low 4 GiB), \
+             {free} frames free",
+            ram.total >> 20,
+            ram.len >> 20,
+            ram.base
+        );
+    }
 
     for (i, spec) in specs.iter().enumerate() {
         if i == MAX_TASKS {
@@ -57,7 +82,14 @@ pub fn kmain(hartid: usize, dtb: usize, specs: &'static [TaskSpec]) -> ! {
         }
         k.tasks[i] = load_task(k, spec);
     }
-    grant_devices(k, specs, &devices);
+    grant_devices(k, specs);
+    grant_controls(k, specs);
+    if let Some(plic) = k.plic {
+        for line in k.irqs.iter() {
+            plic.arm(line.line);
+        }
+        cpu::enable_external_interrupts();
+    }
     // A system whose only tasks that end were refused is judged now.
     k.judge();
     cpu::set_timer_in(k.quantum);
@@ -68,109 +100,74 @@ pub fn kmain(hartid: usize, dtb: usize, specs: &'static [TaskSpec]) -> ! {
     unsafe { neuron_return_to_user(first) }
 }
 
-/// Walks the `virtio,mmio` nodes: checks each window, reads its identity
-/// (paging is still off, so physical addresses work) and records it.
-fn discover_devices(plat: &dt::Platform<'_>) -> DeviceTable {
-    let mut protected = [None; dt::MAX_REGIONS];
-    if !dt::protected_regions(plat, &mut protected) {
-        kprintln!(
-            "neuron: more than {} platform regions; refusing every device window",
-            dt::MAX_REGIONS
-        );
-        return DeviceTable::default();
-    }
-    let protected: heapless_regions::Regions = protected.into();
-    let mut table = DeviceTable::default();
-    dt::virtio_nodes(plat, |node| {
-        if let Err(why) = check_window(node.base, node.len, protected.as_slice()) {
-            kprintln!(
-                "neuron: refusing virtio window {:#x}+{:#x}: {why}",
-                node.base,
-                node.len
-            );
-            return;
-        }
-        // SAFETY: the window is a virtio-mmio transport from the device
-        // tree, checked above to be page-aligned device memory apart from
-        // RAM and the platform devices; MagicValue (0x0) and DeviceID (0x8)
+/// The pages the kernel maps for itself whatever the device tree says.
+const KEPT: [Region; 2] = [
+    Region {
+        name: "console UART",
+        base: UART_BASE,
+        len: 0x1000,
+    },
+    Region {
+        name: "test finisher",
+        base: FINISHER,
+        len: 0x1000,
+    },
+];
+
+/// Builds the device table from the tree, reading virtio transports'
+/// identity registers (paging is still off, so physical addresses work),
+/// and reports each window.
+fn discover_devices(tree: &DeviceTree<'static>) -> DeviceTable {
+    let virtio_id = |base: usize| {
+        // SAFETY: `base` is a `virtio,mmio` window from the device tree
+        // that passed `check_window`: device memory apart from RAM and
+        // every other node's registers. MagicValue (0x0) and DeviceID (0x8)
         // are side-effect-free 32-bit registers; paging is off.
-        let (magic, id) = unsafe {
-            let regs = node.base as *const u32;
+        unsafe {
+            let regs = base as *const u32;
             (regs.read_volatile(), regs.add(2).read_volatile())
-        };
-        if magic != VIRTIO_MAGIC {
-            kprintln!(
-                "neuron: refusing virtio window {:#x}: bad magic {magic:#x}",
-                node.base
-            );
-            return;
         }
-        let dev = Device {
-            base: node.base,
-            len: node.len,
-            irq: node.irq,
-            class: DeviceClass::from_device_id(id),
-        };
-        if table.insert(dev) {
-            if dev.class != DeviceClass::Empty {
-                kprintln!(
-                    "neuron: device {} at {:#x} (irq {})",
-                    dev.class,
-                    dev.base,
-                    dev.irq
-                );
-            }
-        } else {
-            kprintln!(
-                "neuron: refusing virtio window {:#x}: table full or overlap",
-                node.base
-            );
+    };
+    let table = device::discover(tree, &KEPT, virtio_id, |found| match found {
+        Found::Device(_) => {}
+        Found::Refused { node, window, why } => kprintln!(
+            "neuron: refusing {node} window {:#x}+{:#x}: {why}",
+            window.base,
+            window.len
+        ),
+        Found::Unnamed(node) => kprintln!("neuron: refusing {node}: no compatible string"),
+        Found::MoreWindows(node, n) => {
+            kprintln!("neuron: {node}: {n} more window(s) not handed out")
         }
+        Found::NotInserted(w) => kprintln!(
+            "neuron: refusing window {:#x}+{:#x}: device table full",
+            w.base,
+            w.len
+        ),
     });
+    for dev in table.iter().filter(|d| d.class != DeviceClass::Empty) {
+        match dev.interrupts().first() {
+            Some(irq) => kprintln!(
+                "neuron: device {} at {:#x} (irq {})",
+                dev.class,
+                dev.base,
+                irq.number
+            ),
+            None => kprintln!("neuron: device {} at {:#x}", dev.class, dev.base),
+        }
+    }
     table
 }
 
-mod heapless_regions {
-    //! The protected regions as a slice.
-    use crate::device::Region;
-
-    use super::dt::MAX_REGIONS;
-
-    pub struct Regions {
-        regions: [Region; MAX_REGIONS],
-        n: usize,
-    }
-
-    impl From<[Option<Region>; MAX_REGIONS]> for Regions {
-        fn from(list: [Option<Region>; MAX_REGIONS]) -> Regions {
-            let empty = Region {
-                name: "",
-                base: 0,
-                len: 0,
-            };
-            let mut regions = [empty; MAX_REGIONS];
-            let mut n = 0;
-            for r in list.into_iter().flatten() {
-                regions[n] = r;
-                n += 1;
-            }
-            Regions { regions, n }
-        }
-    }
-
-    impl Regions {
-        pub fn as_slice(&self) -> &[Region] {
-            &self.regions[..self.n]
-        }
-    }
-}
+/// QEMU's exit code when the machine lacks Sv39.
+const NO_SV39_EXIT: u32 = 5;
 
 /// Identity-maps the kernel: text R+X, rodata R, data/stack and free RAM
-/// R+W, the UART, the test finisher and the device windows (to reset a
+/// R+W, the UART, the test finisher and the virtio windows (to reset a
 /// device whose driver ended) R+W; all supervisor-only. The firmware region
 /// below the kernel and the guard page below the kernel stack stay
 /// unmapped. Then turns paging on.
-fn build_kernel_page_table(k: &mut Kernel, devices: &DeviceTable) {
+fn build_kernel_page_table(k: &mut Kernel) {
     let Some(mut pt) = PageTable::new(&mut k.mem) else {
         panic!("no frame for the kernel page table")
     };
@@ -196,10 +193,18 @@ fn build_kernel_page_table(k: &mut Kernel, devices: &DeviceTable) {
         (UART_BASE, UART_BASE + 0x1000, MapProt::RW),
         (FINISHER, FINISHER + 0x1000, MapProt::RW),
     ];
-    let windows = devices
+    let windows = k
+        .devices
         .iter()
+        .filter(|d| d.class.is_virtio())
         .map(|d| (d.base, d.base + d.len, MapProt::RW));
-    for (start, end, prot) in ranges.into_iter().chain(windows) {
+    let plic_pages = k
+        .plic
+        .map(|p| p.pages())
+        .into_iter()
+        .flatten()
+        .map(|pa| (pa, pa + 0x1000, MapProt::RW));
+    for (start, end, prot) in ranges.into_iter().chain(windows).chain(plic_pages) {
         let mut pa = start;
         while pa < end {
             let mapped = Pte::leaf(pa, prot, Owner::Kernel)
@@ -213,7 +218,13 @@ fn build_kernel_page_table(k: &mut Kernel, devices: &DeviceTable) {
     }
     // SAFETY: the table identity-maps everything the kernel touches: its
     // image, stack, all RAM, the console and the finisher.
-    unsafe { cpu::switch_page_table(pt.root()) };
+    if !unsafe { cpu::enable_paging(pt.root()) } {
+        kprintln!(
+            "neuron: this hart has no Sv39 MMU (satp did not take the Sv39 mode); \
+             NEURON needs Sv39 paging"
+        );
+        cpu::finish(false, NO_SV39_EXIT);
+    }
     k.kernel_pt = Some(pt);
 }
 
@@ -261,12 +272,87 @@ fn load_task(k: &mut Kernel, spec: &'static TaskSpec) -> Option<Task> {
         state: State::Runnable,
         expect: spec.expect,
         dma_quota: spec.dma_pages,
+        notify: Default::default(),
     })
+}
+
+/// Binds the device's interrupt to bit `irq.bit` of task `ti` and mints the
+/// irq capability into `irq.slot`. Without an interrupt controller nothing
+/// is minted (boot said so once): the driver finds the slot empty and polls.
+/// The same when the device's interrupt goes to another controller than the
+/// boot hart's PLIC (with NUMA, QEMU wires devices to the last socket's
+/// PLIC): the kernel cannot take it, so the driver polls.
+fn grant_irq(k: &mut Kernel, ti: usize, name: &str, irq: IrqGrant, dev_irq: Option<Irq>) {
+    let Some(plic) = k.plic else {
+        return;
+    };
+    let Some(dev_irq) = dev_irq else {
+        kprintln!("neuron: cannot grant an irq to {name}: the device has no interrupt");
+        k.boot_failures += 1;
+        return;
+    };
+    if dev_irq.controller != plic.phandle() {
+        kprintln!(
+            "neuron: no irq for {name}: its device interrupts another controller than this \
+             hart's PLIC; it polls"
+        );
+        return;
+    }
+    let line = dev_irq.number;
+    if !plic.has(line) {
+        kprintln!("neuron: cannot grant irq {line} to {name}: not a source of the PLIC");
+        k.boot_failures += 1;
+        return;
+    }
+    let index = match k.irqs.bind(line, ti, irq.bit) {
+        Ok(index) => index,
+        Err(e) => {
+            kprintln!("neuron: cannot grant irq {line} to {name}: {e:?}");
+            k.boot_failures += 1;
+            return;
+        }
+    };
+    let Some(task) = k.tasks[ti].as_mut() else {
+        return;
+    };
+    let cap = Cap::minted(Object::Irq { index }, CapRights::READ | CapRights::WRITE);
+    match task.caps.install(irq.slot, cap) {
+        Ok(()) => kprintln!(
+            "neuron: granted irq {line} to {name} in slot {} (bit {})",
+            irq.slot,
+            irq.bit
+        ),
+        Err(e) => {
+            kprintln!("neuron: cannot grant irq to {name} slot {}: {e}", irq.slot);
+            k.boot_failures += 1;
+        }
+    }
+}
+
+/// Mints the task-control capabilities of the system description.
+fn grant_controls(k: &mut Kernel, specs: &'static [TaskSpec]) {
+    for (ti, spec) in specs.iter().enumerate().take(MAX_TASKS) {
+        for c in spec.controls {
+            let Some(task) = k.tasks[ti].as_mut() else {
+                continue;
+            };
+            let cap = Cap::minted(Object::TaskControl { task: c.task }, CapRights::WRITE);
+            if let Err(e) = task.caps.install(c.slot, cap) {
+                kprintln!(
+                    "neuron: cannot grant control to {} slot {}: {e}",
+                    spec.name,
+                    c.slot
+                );
+                k.boot_failures += 1;
+            }
+        }
+    }
 }
 
 /// Mints each granted device capability into its task's slot. A window goes
 /// to one task at most, whatever the table says.
-fn grant_devices(k: &mut Kernel, specs: &'static [TaskSpec], devices: &DeviceTable) {
+fn grant_devices(k: &mut Kernel, specs: &'static [TaskSpec]) {
+    let devices = k.devices.clone();
     let mut owner: [Option<&'static str>; MAX_DEVICES] = [None; MAX_DEVICES];
     for (ti, spec) in specs.iter().enumerate().take(MAX_TASKS) {
         for g in spec.grants {
@@ -318,6 +404,9 @@ fn grant_devices(k: &mut Kernel, specs: &'static [TaskSpec], devices: &DeviceTab
                     kprintln!("neuron: cannot grant to {} slot {}: {e}", spec.name, g.slot);
                     k.boot_failures += 1;
                 }
+            }
+            if let Some(irq) = g.irq {
+                grant_irq(k, ti, spec.name, irq, dev.interrupts().first().copied());
             }
         }
     }

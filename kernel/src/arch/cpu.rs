@@ -47,6 +47,9 @@ pub fn skip_ecall() {
 /// Supervisor timer interrupt code.
 pub const TIMER_INTERRUPT: usize = 5;
 
+/// Supervisor external interrupt code (the PLIC).
+pub const EXTERNAL_INTERRUPT: usize = 9;
+
 /// Installs the trap vector; returns whether `stvec` took it.
 pub fn set_trap_vector(addr: usize) -> bool {
     let v = stvec::Stvec::new(addr, stvec::TrapMode::Direct);
@@ -67,6 +70,25 @@ pub unsafe fn switch_page_table(root: usize) {
         satp::set(satp::Mode::Sv39, 0, root >> 12);
         riscv::asm::sfence_vma_all();
     }
+}
+
+/// Turns on Sv39 paging with the table rooted at `root` and flushes the
+/// TLB. Returns false, with paging still off, if `satp` did not take the
+/// Sv39 mode: a hart without an Sv39 MMU ignores the write.
+///
+/// # Safety
+/// The table must identity-map everything the kernel touches (its image,
+/// stack, RAM, the console and the finisher).
+pub unsafe fn enable_paging(root: usize) -> bool {
+    const MODE_SHIFT: usize = 60;
+    const SV39: usize = 8;
+    // SAFETY: guaranteed by the caller.
+    unsafe { satp::set(satp::Mode::Sv39, 0, root >> 12) };
+    if satp::read().bits() >> MODE_SHIFT != SV39 {
+        return false;
+    }
+    riscv::asm::sfence_vma_all();
+    true
 }
 
 /// Flushes the TLB entry of one page in the current address space.
@@ -94,6 +116,20 @@ pub fn init_user_mode() {
     }
 }
 
+/// Enables the supervisor external interrupt (taken in U-mode only, like
+/// the timer; the idle loop sees it pending through `wfi`).
+pub fn enable_external_interrupts() {
+    // SAFETY: only lets the PLIC's S-mode context interrupt U-mode; the
+    // kernel itself still runs with `sstatus.SIE` clear.
+    unsafe { sie::set_sext() };
+}
+
+/// Sleeps until an interrupt enabled in `sie` is pending. With
+/// `sstatus.SIE` clear no trap is taken: the caller looks at what woke it.
+pub fn wait_for_interrupt() {
+    riscv::asm::wfi();
+}
+
 /// The `time` CSR.
 pub fn now() -> u64 {
     time::read64()
@@ -101,7 +137,13 @@ pub fn now() -> u64 {
 
 /// Arms the timer to fire `ticks` from now.
 pub fn set_timer_in(ticks: u64) {
-    let _ = sbi_rt::set_timer(now().wrapping_add(ticks));
+    set_timer_at(now().wrapping_add(ticks));
+}
+
+/// Arms the timer to fire when `time` reaches `at` (this also clears a
+/// pending timer interrupt).
+pub fn set_timer_at(at: u64) {
+    let _ = sbi_rt::set_timer(at);
 }
 
 /// Arms no timer interrupt at all (the deadline is the end of time).

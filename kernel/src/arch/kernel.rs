@@ -3,12 +3,15 @@
 use core::cell::UnsafeCell;
 
 use crate::cap::Object;
+use crate::device::DeviceTable;
+use crate::notify::{Claimed, IrqTable};
 use crate::pagetable::PageTable;
 use crate::task::{Expect, MAX_TASKS, State, Task, TrapFrame, Verdict, next_runnable, verdict};
 
 use super::console::kprintln;
 use super::cpu;
 use super::phys::PhysMemory;
+use super::plic::Plic;
 
 /// Everything the kernel owns after boot. In declaration order (`repr(C)`):
 /// what every system call reads first comes first, at small offsets.
@@ -30,6 +33,12 @@ pub struct Kernel {
     pub active_root: usize,
     /// Whether the verdict was given while serving tasks go on.
     pub judged: bool,
+    /// The device windows found at boot.
+    pub devices: DeviceTable,
+    /// Interrupt lines bound to tasks' notifications.
+    pub irqs: IrqTable,
+    /// The interrupt controller (`None`: none found; drivers poll).
+    pub plic: Option<Plic>,
 }
 
 /// Where the trap entry goes after the handler (returned in `a0`/`a1`).
@@ -69,6 +78,9 @@ static KERNEL: Global = Global(UnsafeCell::new(Kernel {
     boot_failures: 0,
     active_root: 0,
     judged: false,
+    devices: DeviceTable::new(),
+    irqs: IrqTable::new(),
+    plic: None,
 }));
 
 /// The kernel state.
@@ -90,13 +102,24 @@ impl Kernel {
             return;
         };
         task.state = state;
+        task.notify.clear();
         if let State::Exited(code) = state {
             kprintln!("neuron: task {} exited with code {}", task.name, code);
         }
-        // Stop every device the task drove before its memory goes back:
-        // a device must not keep writing into frames handed out again.
+        // Its interrupt lines are masked for good before anything else: a
+        // device of a dead driver must not interrupt anyone.
+        let plic = self.plic;
+        self.irqs.release(i, |line| {
+            if let Some(p) = plic {
+                p.disable(line);
+            }
+        });
+        // Stop every virtio device the task drove before its memory goes
+        // back: a device must not keep writing into frames handed out again.
         for (_, cap) in task.caps.iter() {
-            if let (Object::DeviceMmio { base, .. }, None) = (cap.object, cap.parent) {
+            if let (Object::DeviceMmio { base, .. }, None) = (cap.object, cap.parent)
+                && self.devices.at(base).is_some_and(|d| d.class.is_virtio())
+            {
                 cpu::reset_virtio_device(base);
             }
         }
@@ -137,32 +160,169 @@ impl Kernel {
 
     /// Picks the next runnable task after `after` (or `after` itself if it
     /// is the only one) and makes it the current one; returns its frame for
-    /// the trap entry to restore. When none is left, ends the machine.
+    /// the trap entry to restore. While every task left is blocked, the hart
+    /// sleeps until an interrupt or a deadline wakes one. When no task is
+    /// left at all, ends the machine.
     pub fn schedule(&mut self, after: usize) -> *const TrapFrame {
+        loop {
+            let states = self.states();
+            if let Some(i) = next_runnable(&states, after) {
+                return self.run(i, &states);
+            }
+            if !states.contains(&State::Blocked) {
+                self.finish()
+            }
+            self.idle();
+        }
+    }
+
+    /// Every task's state (an empty entry counts as killed).
+    fn states(&self) -> [State; MAX_TASKS] {
         let mut states = [State::Killed; MAX_TASKS];
         for (s, t) in states.iter_mut().zip(&self.tasks) {
             if let Some(t) = t {
                 *s = t.state;
             }
         }
-        match next_runnable(&states, after) {
-            Some(i) => {
-                // Each task switched to gets a whole time slice; a task that
-                // is the only one left runs without interruptions (no task
-                // is ever added, so nobody else can need the processor).
-                let others = states
-                    .iter()
-                    .enumerate()
-                    .any(|(j, s)| j != i && *s == State::Runnable);
-                if others {
-                    cpu::set_timer_in(self.quantum);
-                } else {
-                    cpu::disarm_timer();
-                }
-                self.enter(i)
-            }
-            None => self.finish(),
+        states
+    }
+
+    /// Arms the timer and enters runnable task `i`. Each task switched to
+    /// gets a whole time slice; the timer fires earlier for the nearest
+    /// deadline of a blocked task. A task that is the only runnable one
+    /// runs until a deadline (none: without interruptions, since tasks are
+    /// never added and only an interrupt can make another runnable).
+    fn run(&mut self, i: usize, states: &[State; MAX_TASKS]) -> *const TrapFrame {
+        let others = states
+            .iter()
+            .enumerate()
+            .any(|(j, s)| j != i && *s == State::Runnable);
+        let slice = others.then(|| cpu::now().wrapping_add(self.quantum));
+        match [slice, self.next_deadline()].into_iter().flatten().min() {
+            Some(at) => cpu::set_timer_at(at),
+            None => cpu::disarm_timer(),
         }
+        self.enter(i)
+    }
+
+    /// The nearest deadline of a blocked task.
+    fn next_deadline(&self) -> Option<u64> {
+        self.tasks
+            .iter()
+            .flatten()
+            .filter(|t| t.state == State::Blocked)
+            .filter_map(|t| t.notify.deadline())
+            .min()
+    }
+
+    /// Every task blocked: sleep until an interrupt is pending (a deadline
+    /// arms the timer), then deliver what woke the hart.
+    fn idle(&mut self) {
+        match self.next_deadline() {
+            Some(at) => cpu::set_timer_at(at),
+            None => cpu::disarm_timer(),
+        }
+        cpu::wait_for_interrupt();
+        self.external_interrupts();
+        self.expire_deadlines();
+    }
+
+    /// Wakes, with `TimedOut`, every blocked task whose deadline passed.
+    pub fn expire_deadlines(&mut self) {
+        let now = cpu::now();
+        for t in self.tasks.iter_mut().flatten() {
+            if t.state == State::Blocked && t.notify.expire(now) {
+                t.time_out();
+            }
+        }
+    }
+
+    /// Claims every pending source from the PLIC. A bound, armed line is
+    /// masked until its owner's `irq_ack` and raises the owner's bit, which
+    /// may wake it; anything else is masked. Returns the last task woken.
+    pub fn external_interrupts(&mut self) -> Option<usize> {
+        let plic = self.plic?;
+        let mut woken = None;
+        loop {
+            let source = plic.claim();
+            if source == 0 {
+                return woken;
+            }
+            // Complete first (a PLIC ignores the completion of a disabled
+            // source), then mask: the line stays quiet until acknowledged.
+            plic.complete(source);
+            plic.disable(source);
+            if let Claimed::Signal { owner, bits } = self.irqs.claimed(source)
+                && let Some(task) = self.tasks.get_mut(owner).and_then(Option::as_mut)
+                && let Some(ready) = task.notify.signal(bits)
+            {
+                task.wake(ready);
+                woken = Some(owner);
+            }
+        }
+    }
+
+    /// An external interrupt arrived while a task ran (its registers saved
+    /// in `saved`): deliver it, and switch at once to a task it woke.
+    pub fn interrupted(&mut self, saved: *mut TrapFrame) -> Next {
+        match self.external_interrupts() {
+            Some(woken) if woken != self.current => {
+                let states = self.states();
+                Next {
+                    resume: self.run(woken, &states),
+                    save: saved,
+                }
+            }
+            _ => Next::same(saved),
+        }
+    }
+
+    /// `task_kill` by the current task of task `target`: ends it (killed)
+    /// and answers the caller, or answers `TaskEnded`.
+    pub fn kill(&mut self, target: usize, saved: *mut TrapFrame) -> Next {
+        let me = self.current;
+        let alive = self
+            .tasks
+            .get(target)
+            .and_then(Option::as_ref)
+            .is_some_and(|t| matches!(t.state, State::Runnable | State::Blocked));
+        let caller = self.tasks[me].as_mut().map(|t| {
+            let status = if alive {
+                Ok([0; 3])
+            } else {
+                Err(nexus_abi::SysError::TaskEnded)
+            };
+            crate::syscall::reply(t, status);
+            t.name
+        });
+        if !alive {
+            return Next::same(saved);
+        }
+        if let Some(t) = self.tasks[target].as_ref() {
+            let waiting = if t.state == State::Blocked {
+                " while waiting"
+            } else {
+                ""
+            };
+            kprintln!(
+                "neuron: task {} killed by {}{waiting}",
+                t.name,
+                caller.unwrap_or("?")
+            );
+        }
+        self.end_task(target, State::Killed);
+        if target == me {
+            self.switch(saved)
+        } else {
+            self.enter_current(saved)
+        }
+    }
+
+    /// Back to the current task after the kernel switched page tables
+    /// (ending another task does): its own table is made active again.
+    fn enter_current(&mut self, saved: *mut TrapFrame) -> Next {
+        self.enter(self.current);
+        Next::same(saved)
     }
 
     /// Leaves the current task, whose registers were saved in `saved`, for

@@ -8,6 +8,7 @@ mod dt;
 mod entry;
 mod kernel;
 mod phys;
+mod plic;
 mod trap;
 
 pub use console::Console;

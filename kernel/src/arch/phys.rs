@@ -6,8 +6,12 @@ use crate::mem::Memory;
 
 use super::cpu;
 
-/// Frames the allocator can manage: 1 GiB of RAM.
-const MAX_FRAMES: usize = (1 << 30) / 4096;
+/// Frames the allocator can manage: 2 GiB of RAM, all the RAM of QEMU
+/// `virt` (from 0x8000_0000) that the kernel's identity map reaches.
+const MAX_FRAMES: usize = (2 << 30) / 4096;
+
+/// Bytes of RAM the allocator can manage.
+pub const MAX_RAM: usize = MAX_FRAMES * 4096;
 
 /// RAM frames and the identity map over them.
 pub struct PhysMemory {

@@ -3,11 +3,11 @@
 use core::panic::PanicInfo;
 
 use crate::fault::{ECALL_FROM_U, exception_name};
-use crate::syscall::{self, Action, dispatch};
+use crate::syscall::{self, Action, Env, dispatch};
 use crate::task::{State, TrapFrame};
 
 use super::console::{Console, kprintln};
-use super::cpu::{self, TIMER_INTERRUPT};
+use super::cpu::{self, EXTERNAL_INTERRUPT, TIMER_INTERRUPT};
 use super::kernel::{Kernel, Next, kernel};
 
 /// Exception codes whose `stval` is the faulting address.
@@ -67,13 +67,26 @@ extern "C" fn neuron_user_trap_slow(
     {
         cpu::skip_ecall();
         let mut out = |bytes: &[u8]| Console.write_bytes(bytes);
-        return match dispatch(task, &mut k.mem, &mut out, nr, [a0, a1, a2, a3, a4, a5]) {
+        let mut env = Env {
+            me: k.current,
+            now: cpu::now(),
+            irqs: &mut k.irqs,
+        };
+        let args = [a0, a1, a2, a3, a4, a5];
+        return match dispatch(task, &mut k.mem, &mut out, &mut env, nr, args) {
             Action::Resume => Next::same(saved),
-            Action::Yield => k.switch(saved),
+            Action::Yield | Action::Block => k.switch(saved),
             Action::Exit(code) => {
                 k.end_task(k.current, State::Exited(code));
                 k.switch(saved)
             }
+            Action::Unmask(line) => {
+                if let Some(plic) = k.plic {
+                    plic.enable(line);
+                }
+                Next::same(saved)
+            }
+            Action::Kill(target) => k.kill(target, saved),
         };
     }
     other_trap(k, saved)
@@ -87,8 +100,13 @@ fn other_trap(k: &mut Kernel, saved: *mut TrapFrame) -> Next {
     let cur = k.current;
     if cause.interrupt {
         if cause.code == TIMER_INTERRUPT {
-            // `schedule` re-arms the timer for the next slice.
+            // A deadline or the end of a slice; `schedule` re-arms the
+            // timer.
+            k.expire_deadlines();
             return k.switch(saved);
+        }
+        if cause.code == EXTERNAL_INTERRUPT {
+            return k.interrupted(saved);
         }
         return Next::same(saved);
     }

@@ -1,7 +1,7 @@
 //! Probe functions for `cargo xtask asm-check`.
 //!
 //! Each operation exists in four spellings: `_typed` (through
-//! `MmioWindow`/`nexus-virtio`), `_raw` (`read_volatile`/`write_volatile`
+//! `MmioWindow` and a virtio-like register block), `_raw` (`read_volatile`/`write_volatile`
 //! on an address, the floor), `_tock` (tock-registers 0.10) and
 //! `_volatile_register` (volatile-register 0.2). The check compiles this crate
 //! for riscv64 in release and compares instruction counts: a typed probe may

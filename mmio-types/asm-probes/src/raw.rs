@@ -1,16 +1,16 @@
 //! Probes with `read_volatile`/`write_volatile` on the window's address: the floor.
 
-use nexus_virtio::VirtioMmioWindow;
+use crate::typed::ProbeWindow;
 
 /// The address of the register at `offset` in `window`.
-fn reg(window: &VirtioMmioWindow, offset: usize) -> *mut u32 {
+fn reg(window: &ProbeWindow, offset: usize) -> *mut u32 {
     (window.base() + offset) as *mut u32
 }
 
 /// Reads `DeviceID` (0x008).
 #[unsafe(no_mangle)]
 #[inline(never)]
-pub fn probe_read32_raw(window: VirtioMmioWindow) -> u32 {
+pub fn probe_read32_raw(window: ProbeWindow) -> u32 {
     // SAFETY: the window maps 4 KiB of device registers; 0x008 is an aligned
     // 32-bit register inside it.
     unsafe { reg(&window, 0x008).read_volatile() }
@@ -19,7 +19,7 @@ pub fn probe_read32_raw(window: VirtioMmioWindow) -> u32 {
 /// Writes `QueueNotify` (0x050).
 #[unsafe(no_mangle)]
 #[inline(never)]
-pub fn probe_write32_raw(window: VirtioMmioWindow, queue: u16) {
+pub fn probe_write32_raw(window: ProbeWindow, queue: u16) {
     // SAFETY: as above, 0x050 is an aligned 32-bit register in the window.
     unsafe { reg(&window, 0x050).write_volatile(u32::from(queue)) }
 }
@@ -27,7 +27,7 @@ pub fn probe_write32_raw(window: VirtioMmioWindow, queue: u16) {
 /// Sets `DRIVER_OK` in `Status` (0x070) by read-modify-write.
 #[unsafe(no_mangle)]
 #[inline(never)]
-pub fn probe_status_rmw_raw(window: VirtioMmioWindow) {
+pub fn probe_status_rmw_raw(window: ProbeWindow) {
     let status = reg(&window, 0x070);
     // SAFETY: as above, 0x070 is an aligned 32-bit register in the window.
     unsafe { status.write_volatile(status.read_volatile() | 4) }
@@ -36,7 +36,7 @@ pub fn probe_status_rmw_raw(window: VirtioMmioWindow) {
 /// Selects queue `queue` (0x030) and reads its `QueueNumMax` (0x034).
 #[unsafe(no_mangle)]
 #[inline(never)]
-pub fn probe_queue_num_max_raw(window: VirtioMmioWindow, queue: u16) -> u32 {
+pub fn probe_queue_num_max_raw(window: ProbeWindow, queue: u16) -> u32 {
     // SAFETY: as above, 0x030 and 0x034 are aligned 32-bit registers in the window.
     unsafe {
         reg(&window, 0x030).write_volatile(u32::from(queue));
@@ -47,7 +47,7 @@ pub fn probe_queue_num_max_raw(window: VirtioMmioWindow, queue: u16) -> u32 {
 /// Reads the blk capacity (0x100, 0x104) inside the `ConfigGeneration` (0x0fc) loop.
 #[unsafe(no_mangle)]
 #[inline(never)]
-pub fn probe_blk_capacity_raw(window: VirtioMmioWindow) -> u64 {
+pub fn probe_blk_capacity_raw(window: ProbeWindow) -> u64 {
     // SAFETY: as above, 0x0fc, 0x100 and 0x104 are aligned 32-bit registers in the window.
     unsafe {
         loop {

@@ -1,11 +1,10 @@
-use mmio_types::{FakeDevice, banked};
-use nexus_virtio::{VirtioMmioWindow, VirtioRegs};
+#[path = "common/dev.rs"]
+mod dev;
+use mmio_types::{Selected, banked};
 
 fn main() {
-    let (_device, token) = FakeDevice::new(4096);
-    let mut window = VirtioMmioWindow::from_token(token).unwrap();
-    let mut regs = window.regs();
-    let mut queue = regs.select_queue(0);
-    // `DriverFeatures` belongs to the `DriverFeaturesSel` bank, not to the queue's.
-    banked!(queue.selected(), driver_features).write(1);
+    let mut window = dev::window();
+    let mut bank = Selected::<dev::DevBank>::new(window.regs(), 0);
+    // `other_val` belongs to `OtherBank`, not to `DevBank`.
+    banked!(bank, other_val).write(1);
 }

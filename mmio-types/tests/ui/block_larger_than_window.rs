@@ -1,17 +1,11 @@
-use mmio_types::typenum::U16;
-use mmio_types::{FakeDevice, MmioWindow, ReadPure, register_layout};
+use mmio_types::{ReadPure, register_block};
 
-#[repr(C)]
-struct Big {
-    regs: [ReadPure<u32>; 8],
+// Declared to live in a 16-byte window, but 32 bytes long.
+register_block! {
+    struct Big in 16 {
+        0x0 => regs: [ReadPure<u32>; 8],
+        0x20 => @end,
+    }
 }
 
-register_layout! {
-    Big, size = 32;
-    registers { regs @ 0 }
-}
-
-fn main() {
-    let (_device, token) = FakeDevice::new(16);
-    let _window = MmioWindow::<Big, U16>::from_token(token);
-}
+fn main() {}

@@ -1,15 +1,14 @@
-use mmio_types::{ReadPure, ReadWrite, register_layout};
+use mmio_types::{ReadPure, ReadWrite, register_block};
 
-// `packed` puts the 32-bit register at offset 1: every access to it would be misaligned.
-#[repr(C, packed)]
-struct Packed {
-    flag: ReadPure<u8>,
-    count: ReadWrite<u32>,
-}
-
-register_layout! {
-    Packed, size = 5;
-    registers { flag @ 0, count @ 1 }
+// `packed` would put the 32-bit register at offset 1: every access to it
+// would be misaligned.
+register_block! {
+    #[repr(packed)]
+    struct Packed {
+        0x0 => flag: ReadPure<u8>,
+        0x1 => count: ReadWrite<u32>,
+        0x5 => @end,
+    }
 }
 
 fn main() {}

@@ -1,23 +1,19 @@
-use mmio_types::{ReadPure, register_layout};
+use mmio_types::{ReadPure, register_block};
 
-// A nested struct that is not itself a pinned register block: its fields
-// could sit anywhere, so it cannot be a register.
+// A packed struct whose fields could sit anywhere: not a register.
 #[repr(C, packed)]
 pub struct Loose {
     pub flag: ReadPure<u8>,
     pub count: ReadPure<u32>,
-    pub limit: ReadPure<u32>,
 }
 
-#[repr(C)]
-struct Outer {
-    id: ReadPure<u32>,
-    loose: Loose,
-}
-
-register_layout! {
-    Outer, size = 16;
-    registers { id @ 0, loose @ 4 }
+register_block! {
+    struct Outer {
+        0x0 => id: ReadPure<u32>,
+        0x4 => loose: Loose,
+        0x9 => _pad,
+        0xc => @end,
+    }
 }
 
 fn main() {}

@@ -1,14 +1,11 @@
-use mmio_types::{ReadPure, WriteOnly, register_layout};
+use mmio_types::{ReadPure, WriteOnly, register_block};
 
-#[repr(C)]
-struct Uart {
-    data: WriteOnly<u32>,
-    status: ReadPure<u32>,
-}
-
-register_layout! {
-    Uart, size = 8;
-    registers { data @ 0, status @ 8 }
+register_block! {
+    struct Uart {
+        0x0 => data: WriteOnly<u32>,
+        0x8 => status: ReadPure<u32>,
+        0xc => @end,
+    }
 }
 
 fn main() {}

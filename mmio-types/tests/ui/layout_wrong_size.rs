@@ -1,14 +1,11 @@
-use mmio_types::{ReadPure, WriteOnly, register_layout};
+use mmio_types::{ReadPure, WriteOnly, register_block};
 
-#[repr(C)]
-struct Uart {
-    data: WriteOnly<u32>,
-    status: ReadPure<u32>,
-}
-
-register_layout! {
-    Uart, size = 0x10;
-    registers { data @ 0, status @ 4 }
+register_block! {
+    struct Uart {
+        0x0 => data: WriteOnly<u32>,
+        0x4 => status: ReadPure<u32>,
+        0x10 => @end,
+    }
 }
 
 fn main() {}

@@ -1,9 +1,13 @@
-#[path = "common/dev.rs"]
-mod dev;
-use mmio_types::typenum::U258;
+use mmio_types::{ReadPure, place, register_block};
 
-fn main() {
-    let mut window = dev::window();
-    // `Dev` holds 32-bit registers: it cannot start at an odd 16-bit boundary.
-    let _cfg = window.sub::<dev::Dev, U258>();
+register_block! {
+    struct Cfg {
+        0x0 => a: ReadPure<u32>,
+        0x4 => @end,
+    }
 }
+
+// 32-bit registers cannot start at 0x102.
+place!(Cfg at 0x102 in 0x1000);
+
+fn main() {}

@@ -1,9 +1,13 @@
-#[path = "common/dev.rs"]
-mod dev;
-use mmio_types::typenum::U4096;
+use mmio_types::{ReadPure, place, register_block};
 
-fn main() {
-    let mut window = dev::window();
-    // The window is 4096 bytes; a `Dev` starting at 4096 lies entirely past its end.
-    let _cfg = window.sub::<dev::Dev, U4096>();
+register_block! {
+    struct Cfg {
+        0x0 => a: ReadPure<u32>,
+        0x4 => @end,
+    }
 }
+
+// The window is 4096 bytes; a `Cfg` at 4094 runs past its end.
+place!(Cfg at 4094 in 4096);
+
+fn main() {}

@@ -10,7 +10,7 @@ use mmio_types::DmaRegion;
 use nexus_virtio::mmio::MAGIC;
 use nexus_virtio::net::{HDR_LEN, NetFeatures, NetTransport};
 use nexus_virtio::queue::QueueAreas;
-use nexus_virtio::{DeviceStatus, Features, Transport};
+use nexus_virtio::{DeviceStatus, Features, InterruptStatus, Transport};
 
 use crate::common::Bus;
 
@@ -105,6 +105,8 @@ pub struct NetState {
     pub driver_features: [u32; 2],
     pub queues: [Option<NetQueue>; 2],
     pub notifies: [usize; 2],
+    /// `InterruptStatus` (set by tests; the net driver polls).
+    pub isr: u32,
     pub sent: Vec<Sent>,
 }
 
@@ -178,6 +180,7 @@ impl FakeNet {
             driver_features: [0; 2],
             queues: [None, None],
             notifies: [0; 2],
+            isr: 0,
             sent: Vec::new(),
         })))
     }
@@ -316,6 +319,14 @@ impl Transport for FakeNet {
 
     fn config_generation(&self) -> u32 {
         0
+    }
+
+    fn interrupt_status(&self) -> InterruptStatus {
+        InterruptStatus::from_bits_retain(self.0.borrow().isr)
+    }
+
+    fn ack_interrupt(&mut self, bits: InterruptStatus) {
+        self.0.borrow_mut().isr &= !bits.bits();
     }
 }
 

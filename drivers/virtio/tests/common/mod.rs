@@ -8,7 +8,7 @@ use mmio_types::{DmaRegion, FakeDma};
 use nexus_virtio::blk::BlkFeatures;
 use nexus_virtio::mmio::MAGIC;
 use nexus_virtio::queue::QueueAreas;
-use nexus_virtio::{BlkTransport, DeviceStatus, Features, Transport};
+use nexus_virtio::{BlkTransport, DeviceStatus, Features, InterruptStatus, Transport};
 
 /// The `Status` writes of a successful initialisation, in order.
 pub const INIT_SEQUENCE: [DeviceStatus; 5] = [
@@ -93,7 +93,7 @@ pub struct Bus {
 impl Bus {
     /// A fresh DMA region of `pages` pages the device can reach.
     pub fn alloc(&mut self, pages: usize) -> DmaRegion {
-        let (dev, token) = FakeDma::new(pages);
+        let (dev, token) = FakeDma::new(pages).expect("fake DMA pool");
         self.regions.push(dev);
         DmaRegion::new(token)
     }
@@ -260,6 +260,11 @@ pub struct State {
     pub queue: Option<DeviceQueue>,
     pub notifies: usize,
     pub seen: Vec<Seen>,
+    /// `InterruptStatus`: set when the device uses buffers while the
+    /// driver wants interrupts, cleared by `InterruptACK`.
+    pub isr: u32,
+    /// Every `InterruptACK` write.
+    pub acks: Vec<u32>,
 }
 
 impl State {
@@ -278,7 +283,13 @@ impl State {
             behaviour: &self.behaviour,
             seen: &mut self.seen,
         };
+        let before = queue.used_idx;
         queue.process(&self.bus, &mut disk);
+        // The available ring's flags: bit 0 is NO_INTERRUPT.
+        let wants_interrupts = self.bus.u16(queue.areas.driver) & 1 == 0;
+        if queue.used_idx != before && wants_interrupts {
+            self.isr |= 1;
+        }
     }
 }
 
@@ -309,6 +320,8 @@ impl FakeBlk {
             queue: None,
             notifies: 0,
             seen: Vec::new(),
+            isr: 0,
+            acks: Vec::new(),
         })))
     }
 
@@ -430,6 +443,16 @@ impl Transport for FakeBlk {
 
     fn config_generation(&self) -> u32 {
         0
+    }
+
+    fn interrupt_status(&self) -> InterruptStatus {
+        InterruptStatus::from_bits_retain(self.0.borrow().isr)
+    }
+
+    fn ack_interrupt(&mut self, bits: InterruptStatus) {
+        let mut s = self.state();
+        s.acks.push(bits.bits());
+        s.isr &= !bits.bits();
     }
 }
 

@@ -1,0 +1,19 @@
+#![forbid(unsafe_code)]
+use mmio_types::{Bank, ReadWrite, UniqueMmioPointer, register_block};
+
+register_block! {
+    pub struct Dev {
+        0x0 => pub ctrl: ReadWrite<u32>,
+        0x4 => @end,
+    }
+}
+
+pub struct Fake;
+// SAFETY: none; a driver crate cannot write this.
+unsafe impl Bank for Fake {
+    type Block = Dev;
+    type Index = u32;
+    fn __select(_block: &mut UniqueMmioPointer<'_, Dev>, _index: u32) {}
+}
+
+fn main() {}
