@@ -7,6 +7,7 @@ mod image;
 mod markers;
 mod matrix;
 mod qemu;
+mod rtc;
 mod setup;
 mod system;
 mod test;

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::{TARGET, asm_check, image, markers, qemu, setup};
+use crate::{TARGET, asm_check, image, markers, qemu, rtc, setup};
 
 /// The marker list the selftest run is checked against.
 const MARKERS: &str = "xtask/markers.txt";
@@ -91,11 +91,13 @@ fn selftest(
         "xtask: booting NEURON under QEMU (timeout {}s)",
         timeout.as_secs()
     );
+    let before = rtc::host_now();
     let run = qemu::run(
         qemu::machine_command(&img.kernel, &img.disk, machine),
         timeout,
         echo,
     )?;
+    let after = rtc::host_now();
     let found = markers::check(&expected, &run.lines);
 
     println!("\n{:<8} marker", "result");
@@ -128,6 +130,16 @@ fn selftest(
             .unwrap_or_default()
     );
     tally.record("blk image check", image.is_ok());
+    // The RTC's reading against the host's clock around the run.
+    let (tag, report) = match rtc::check(&run.lines, before, after) {
+        Ok(r) => ("ok", r),
+        Err(r) => ("FAILED", r),
+    };
+    println!("{tag:<8} SELFTEST: rtc ok ({report})");
+    tally.record(
+        "SELFTEST: rtc ok (the RTC against the host clock)",
+        tag == "ok",
+    );
 
     let first_missing = expected.iter().zip(&found).find(|(_, f)| f.is_none());
     if let Some((m, _)) = first_missing {
@@ -272,6 +284,7 @@ pub fn lint(root: &Path) -> Result<(), String> {
         "mmio-types",
         "nexus-virtio",
         "mmio-asm-probes",
+        "goldfish-rtc",
         "neuron-bench-baseline",
     ];
     let runs = [
