@@ -8,6 +8,7 @@ mod image;
 mod markers;
 mod matrix;
 mod qemu;
+mod rtc;
 mod setup;
 mod system;
 mod test;

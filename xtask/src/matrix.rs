@@ -8,7 +8,7 @@ use std::time::Duration;
 use nexus_virtio::disk_pattern::SECTOR_SIZE;
 
 use crate::qemu::{self, Dev, Machine};
-use crate::{image, markers, setup};
+use crate::{image, markers, rtc, setup};
 
 /// The disk a row boots with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,9 +25,11 @@ enum Disk {
 enum Expect {
     /// QEMU exits 0, the blk image check passes, every marker of
     /// `xtask/markers.txt` appears (if `all_markers`), and so does every
-    /// line of `lines` (each a substring of some console line).
+    /// line of `lines` (each a substring of some console line); the RTC
+    /// check passes if `rtc` (fails if not).
     Pass {
         all_markers: bool,
+        rtc: bool,
         lines: Vec<&'static str>,
     },
     /// QEMU exits `exit` and every line of `lines` appears.
@@ -38,18 +40,26 @@ impl Expect {
     fn pass(lines: &[&'static str]) -> Expect {
         Expect::Pass {
             all_markers: true,
+            rtc: true,
             lines: lines.to_vec(),
         }
     }
 
     fn describe(&self) -> String {
         match self {
-            Expect::Pass { all_markers, lines } => {
+            Expect::Pass {
+                all_markers,
+                rtc,
+                lines,
+            } => {
                 let mut s = String::from(if *all_markers {
                     "pass, every marker"
                 } else {
                     "pass"
                 });
+                if !rtc {
+                    s.push_str(", RTC check FAILED");
+                }
                 for l in lines {
                     s.push_str(&format!(" + `{l}`"));
                 }
@@ -123,6 +133,7 @@ fn rows() -> Vec<Row> {
             with(&["-machine", opt]),
             Expect::Pass {
                 all_markers: false,
+                rtc: true,
                 lines: [
                     &["neuron: device virtio-blk at 0x10008000 (irq 8)"][..],
                     &POLLING[..],
@@ -181,6 +192,7 @@ fn rows() -> Vec<Row> {
             // second node's PLIC, which does not serve the boot hart.
             Expect::Pass {
                 all_markers: false,
+                rtc: true,
                 lines: [
                     &["neuron: 8192 MiB RAM;", cut],
                     &["no irq for blkd: its device interrupts another controller"][..],
@@ -220,6 +232,15 @@ fn rows() -> Vec<Row> {
             "extra PCI virtio-rng-pci, e1000",
             with(&["-device", "virtio-rng-pci", "-device", "e1000,romfile="]),
             Expect::pass(&[]),
+        ),
+        row(
+            "-rtc base=2020-01-01",
+            with(&["-rtc", "base=2020-01-01"]),
+            Expect::Pass {
+                all_markers: true,
+                rtc: false,
+                lines: vec!["rtcd: the RTC reads 15778"],
+            },
         ),
         aia("aia=aplic", "virt,aia=aplic"),
         aia("aia=aplic-imsic", "virt,aia=aplic-imsic"),
@@ -279,6 +300,7 @@ struct Seen<'a> {
     exit: Option<i32>,
     markers_ok: bool,
     image_ok: bool,
+    rtc_ok: bool,
 }
 
 /// Whether `seen` is what `expect` asks for, and the outcome in words.
@@ -288,9 +310,13 @@ fn judge(expect: &Expect, seen: &Seen<'_>) -> (bool, String) {
         Some(c) => format!("exit {c}"),
         None => "timed out or killed".into(),
     };
-    let (want_exit, all_markers, lines) = match expect {
-        Expect::Pass { all_markers, lines } => (0, *all_markers, lines),
-        Expect::Stops { exit, lines } => (*exit, false, lines),
+    let (want_exit, all_markers, want_rtc, lines) = match expect {
+        Expect::Pass {
+            all_markers,
+            rtc,
+            lines,
+        } => (0, *all_markers, Some(*rtc), lines),
+        Expect::Stops { exit, lines } => (*exit, false, None, lines),
     };
     let mut outcome = exit;
     let mut ok = seen.exit == Some(want_exit);
@@ -307,6 +333,14 @@ fn judge(expect: &Expect, seen: &Seen<'_>) -> (bool, String) {
             });
             ok &= seen.markers_ok;
         }
+    }
+    if let Some(want) = want_rtc {
+        outcome.push_str(if seen.rtc_ok {
+            ", RTC check ok"
+        } else {
+            ", RTC check FAILED"
+        });
+        ok &= seen.rtc_ok == want;
     }
     for l in lines {
         if !has(l) {
@@ -342,14 +376,17 @@ pub fn run(root: &Path, timeout: Duration) -> Result<(), String> {
                 .map_err(|e| format!("cannot write disk: {e}"))?;
         }
         let cmd = qemu::machine_command(&img.kernel, &disk, &row.machine);
+        let before = rtc::host_now();
         // netd serves until the machine stops: each run ends at the verdict.
         let run = qemu::run_to_verdict(cmd, timeout)?;
+        let after = rtc::host_now();
         let found = markers::check(&expected, &run.lines);
         let seen = Seen {
             lines: &run.lines,
             exit: run.exit,
             markers_ok: found.iter().all(Option::is_some),
             image_ok: image::check_scratch_sector(&disk).is_ok(),
+            rtc_ok: rtc::check(&run.lines, before, after).is_ok(),
         };
         let (ok, outcome) = judge(&row.expect, &seen);
         println!(
@@ -401,6 +438,7 @@ mod tests {
                     exit,
                     markers_ok,
                     image_ok,
+                    rtc_ok: true,
                 },
             )
             .0
@@ -418,6 +456,7 @@ mod tests {
                 exit: Some(0),
                 markers_ok: true,
                 image_ok: true,
+                rtc_ok: true,
             },
         );
         assert!(!pass);
@@ -439,6 +478,7 @@ mod tests {
                     exit,
                     markers_ok: false,
                     image_ok: false,
+                    rtc_ok: false,
                 },
             )
             .0
@@ -455,8 +495,30 @@ mod tests {
             exit: Some(5),
             markers_ok: false,
             image_ok: false,
+            rtc_ok: false,
         };
         assert!(!judge(&other, &s).0);
+    }
+
+    #[test]
+    fn the_rtc_check_must_come_out_as_expected() {
+        let lines = console(&["rtcd: the RTC reads 1577836800.000 s"]);
+        let seen = |rtc_ok| Seen {
+            lines: &lines,
+            exit: Some(0),
+            markers_ok: true,
+            image_ok: true,
+            rtc_ok,
+        };
+        let off = Expect::Pass {
+            all_markers: true,
+            rtc: false,
+            lines: vec![],
+        };
+        assert!(judge(&off, &seen(false)).0);
+        assert!(!judge(&off, &seen(true)).0);
+        assert!(judge(&Expect::pass(&[]), &seen(true)).0);
+        assert!(!judge(&Expect::pass(&[]), &seen(false)).0);
     }
 
     #[test]

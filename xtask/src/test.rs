@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::{TARGET, asm_check, hostcheck, image, markers, qemu, setup};
+use crate::{TARGET, asm_check, hostcheck, image, markers, qemu, rtc, setup};
 
 /// The marker list the selftest run is checked against.
 const MARKERS: &str = "xtask/markers.txt";
@@ -101,6 +101,7 @@ fn selftest(
         timeout.as_secs()
     );
     let fwd = qemu::Forwards::pick()?;
+    let before = rtc::host_now();
     let deadline = Instant::now() + timeout;
     let machine = qemu::Machine {
         forwards: Some(fwd),
@@ -144,6 +145,7 @@ fn selftest(
     } else {
         machine.finish(deadline)?
     };
+    let after = rtc::host_now();
     let found = markers::check(&expected, &run.lines);
 
     println!("\n{:<8} marker", "result");
@@ -194,6 +196,16 @@ fn selftest(
             .unwrap_or_default()
     );
     tally.record("blk image check", image.is_ok());
+    // The RTC's reading against the host's clock around the run.
+    let (tag, report) = match rtc::check(&run.lines, before, after) {
+        Ok(r) => ("ok", r),
+        Err(r) => ("FAILED", r),
+    };
+    println!("{tag:<8} SELFTEST: rtc ok ({report})");
+    tally.record(
+        "SELFTEST: rtc ok (the RTC against the host clock)",
+        tag == "ok",
+    );
 
     let first_missing = expected.iter().zip(&found).find(|(_, f)| f.is_none());
     if let Some((m, _)) = first_missing {
@@ -355,6 +367,7 @@ pub fn lint(root: &Path) -> Result<(), String> {
         "mmio-types",
         "nexus-virtio",
         "mmio-asm-probes",
+        "goldfish-rtc",
         "neuron-bench-baseline",
     ];
     let runs = [
