@@ -36,10 +36,12 @@ impl SystemInfo for FakeSystem {
 pub struct Wire {
     pub fake: FakeNet,
     pub rx: VecDeque<Vec<u8>>,
+    /// Every frame the peer sent, if recording.
+    pub recorded: Option<Vec<Vec<u8>>>,
 }
 
 pub struct PeerRx(Vec<u8>);
-pub struct PeerTx<'a>(&'a FakeNet);
+pub struct PeerTx<'a>(&'a FakeNet, &'a mut Option<Vec<Vec<u8>>>);
 
 impl phy::RxToken for PeerRx {
     fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
@@ -52,6 +54,9 @@ impl phy::TxToken for PeerTx<'_> {
         let mut buf = vec![0; len];
         let r = f(&mut buf);
         self.0.inject(&buf);
+        if let Some(rec) = self.1 {
+            rec.push(buf);
+        }
         r
     }
 }
@@ -63,12 +68,18 @@ impl Device for Wire {
     fn receive(&mut self, _: Instant) -> Option<(PeerRx, PeerTx<'_>)> {
         self.rx
             .extend(self.fake.state().sent.drain(..).map(|s| s.frame));
-        let frame = self.rx.pop_front()?;
-        Some((PeerRx(frame), PeerTx(&self.fake)))
+        let mut frame = self.rx.pop_front()?;
+        // A switch that floods: a frame netd addressed to another MAC (the
+        // fuzz tests may have taught it a wrong one for the peer, as any
+        // host on a LAN can with ARP) still reaches the peer.
+        if frame.len() >= 6 && frame[..6] != [0xff; 6] {
+            frame[..6].copy_from_slice(&PEER_MAC);
+        }
+        Some((PeerRx(frame), PeerTx(&self.fake, &mut self.recorded)))
     }
 
     fn transmit(&mut self, _: Instant) -> Option<PeerTx<'_>> {
-        Some(PeerTx(&self.fake))
+        Some(PeerTx(&self.fake, &mut self.recorded))
     }
 
     fn capabilities(&self) -> DeviceCapabilities {
@@ -102,6 +113,7 @@ impl Lab {
         let mut wire = Wire {
             fake: fake.clone(),
             rx: VecDeque::new(),
+            recorded: None,
         };
         let mut config = Config::new(EthernetAddress(PEER_MAC).into());
         config.random_seed = 99;
@@ -177,8 +189,11 @@ impl Lab {
             let s = lab.sockets.get_mut::<tcp::Socket>(h);
             s.may_send() || !s.is_open()
         });
-        let s = self.sockets.get_mut::<tcp::Socket>(h);
-        (ok && s.may_send()).then_some(h)
+        let up = ok && self.sockets.get_mut::<tcp::Socket>(h).may_send();
+        if !up {
+            self.sockets.remove(h);
+        }
+        up.then_some(h)
     }
 
     /// Sends `data` on a connection to port 7, closes, and reads the echo
