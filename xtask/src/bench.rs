@@ -5,14 +5,15 @@
 //! Each image prints `BENCH: <name> <value> <unit>` lines. Throughput comes
 //! from a plain run (wall clock from the `time` CSR); instruction counts from
 //! a run under `-icount shift=0`, where `instret` counts guest instructions
-//! exactly.
+//! exactly. The network figures come from the standard system, measured
+//! from the host through the forwarded ports (see `netbench`).
 
 use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::{baseline, image, qemu, setup};
+use crate::{baseline, image, netbench, qemu, setup};
 
 /// The bench system description (the `blk-bench` program and its grants).
 const BENCH_SYSTEM: &str = "xtask/bench-system.toml";
@@ -142,6 +143,14 @@ pub fn run(root: &Path, instructions_only: bool) -> Result<(), String> {
     let (ours_plain, base_plain) = (median_of(&ours_runs), median_of(&base_runs));
     let ours_icount = run_once(&img.kernel, &img.disk, true, ours)?;
     let base_icount = run_once(&base_elf, &img.disk, true, base)?;
+    // The network figures come from the standard system, where netd runs.
+    let system = image::build(root)?;
+    let net_plain = if instructions_only {
+        Vec::new()
+    } else {
+        netbench::throughput(&system.kernel, &system.disk)?
+    };
+    let net_icount = netbench::instructions(&system.kernel, &system.disk)?;
 
     let mut out: Vec<Figure> = Vec::new();
     let mut push = |name: &str, value: f64, unit: &str| {
@@ -189,6 +198,8 @@ pub fn run(root: &Path, instructions_only: bool) -> Result<(), String> {
     let ratio_instr = find(&ours_icount, "blk_instr_per_req")?.value
         / find(&base_icount, "blk_instr_per_req")?.value;
     push("blk_instr_per_req_vs_virtio_drivers", ratio_instr, "ratio");
+    out.extend(net_plain);
+    out.extend(net_icount);
 
     for f in &out {
         if f.unit == "ratio" {
@@ -197,6 +208,8 @@ pub fn run(root: &Path, instructions_only: bool) -> Result<(), String> {
             println!("bench: {} {} {}", f.name, fmt_value(f.value), f.unit);
         }
     }
+
+    println!("xtask: {}", netbench::CLIENT_RATIO_NOT_MEASURABLE);
 
     let targets = targets(&out);
     println!();

@@ -7,6 +7,7 @@ mod hostcheck;
 mod image;
 mod markers;
 mod matrix;
+mod netbench;
 mod qemu;
 mod rtc;
 mod setup;

@@ -133,6 +133,10 @@ pub struct Events {
     pub configured: Option<Address>,
     /// A DHCP lease was lost.
     pub lease_lost: bool,
+    /// UDP datagrams echoed in this round.
+    pub udp_echoed: u64,
+    /// TCP echo or HTTP work was done in this round too.
+    pub tcp_work: bool,
 }
 
 /// What the services have done so far.
@@ -148,6 +152,12 @@ pub struct ServiceStats {
     pub udp_dropped: u64,
     /// HTTP requests answered (any status).
     pub http_requests: u64,
+    /// Instructions of the rounds that echoed UDP datagrams and did no
+    /// other service work, as the task measured them
+    /// ([`Netd::note_udp_cost`]).
+    pub udp_cost_instructions: u64,
+    /// The datagrams those rounds echoed.
+    pub udp_cost_datagrams: u64,
 }
 
 /// What the task knows of the system beyond the stack, for the status
@@ -288,14 +298,26 @@ impl<'a, T: NetTransport> Netd<'a, T> {
         let changed = self.iface.poll(now, &mut self.nic, &mut self.sockets);
         events.busy |= changed == smoltcp::iface::PollResult::SocketStateChanged;
         self.dhcp(now_ms, &mut events);
-        let moved = self.serve_udp() + self.serve_echo() + self.serve_http(now_ms, system);
-        if moved > 0 {
+        let udp_before = self.stats.udp_datagrams;
+        let udp = self.serve_udp();
+        events.udp_echoed = self.stats.udp_datagrams - udp_before;
+        let tcp = self.serve_echo() + self.serve_http(now_ms, system);
+        events.tcp_work = tcp > 0;
+        if udp + tcp > 0 {
             // Send what the services queued without waiting for a round.
             self.iface.poll(now, &mut self.nic, &mut self.sockets);
             events.busy = true;
         }
         events.busy |= self.nic.stats() != before;
         events
+    }
+
+    /// Records what one round that only echoed `datagrams` UDP datagrams
+    /// cost (`instructions`, counted by the task around [`poll`](Self::poll));
+    /// the status page shows the totals.
+    pub fn note_udp_cost(&mut self, instructions: u64, datagrams: u64) {
+        self.stats.udp_cost_instructions += instructions;
+        self.stats.udp_cost_datagrams += datagrams;
     }
 
     /// How long the task may wait (for a frame) before the next
@@ -538,6 +560,11 @@ impl<'a, T: NetTransport> Netd<'a, T> {
             "services: tcp echo :{ECHO_PORT} ({} connections, {} bytes), \
              udp echo :{ECHO_PORT} ({} datagrams), http :{HTTP_PORT} ({} requests)",
             s.echo_connections, s.echo_bytes, s.udp_datagrams, s.http_requests
+        )?;
+        writeln!(
+            out,
+            "udp echo cost: {} instructions over {} datagrams",
+            s.udp_cost_instructions, s.udp_cost_datagrams
         )?;
         system.describe(out)
     }

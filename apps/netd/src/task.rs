@@ -67,7 +67,13 @@ fn run() -> Result<core::convert::Infallible, &'static str> {
     let mut leased = false;
     let mut serving = false;
     loop {
+        let before = sys::instret();
         let events = netd.poll(now_ms(), &TaskView);
+        if events.udp_echoed > 0 && !events.tcp_work {
+            // netd's own instructions per echoed datagram: receive, stack,
+            // echo and transmit (no system call happens inside a round).
+            netd.note_udp_cost(sys::instret() - before, events.udp_echoed);
+        }
         if let Some(a) = events.configured {
             match a.source {
                 Source::Dhcp => {

@@ -55,7 +55,8 @@ fn input(templates: usize) -> impl Strategy<Value = Input> {
 fn templates(lab: &mut Lab) -> Vec<Vec<u8>> {
     lab.wire.recorded = Some(Vec::new());
     lab.tcp_echo(b"template data", 44_000).expect("echo");
-    lab.udp_echo(b"template datagram", 44_001).expect("udp echo");
+    lab.udp_echo(b"template datagram", 44_001)
+        .expect("udp echo");
     lab.http(b"GET / HTTP/1.1\r\n\r\n", 44_002).expect("http");
     let frames = lab.wire.recorded.take().unwrap();
     assert!(frames.len() > 10, "only {} template frames", frames.len());
@@ -134,9 +135,15 @@ fn bad_frames_never_panic_and_echo_still_works() {
         let round = round.get();
         let data: Vec<u8> = (0..3000u32).map(|i| (i ^ u32::from(round)) as u8).collect();
         let echoed = lab.tcp_echo(&data, 45_000 + round);
-        prop_assert!(echoed.as_deref() == Some(&data[..]), "tcp echo after round {round}");
+        prop_assert!(
+            echoed.as_deref() == Some(&data[..]),
+            "tcp echo after round {round}"
+        );
         let udp = lab.udp_echo(&data[..700], 46_000 + round);
-        prop_assert!(udp.as_deref() == Some(&data[..700]), "udp echo after round {round}");
+        prop_assert!(
+            udp.as_deref() == Some(&data[..700]),
+            "udp echo after round {round}"
+        );
         Ok(())
     });
     if let Err(e) = result {
@@ -151,7 +158,10 @@ fn bad_frames_never_panic_and_echo_still_works() {
         lab.netd.link_stats().rx_frames + lab.netd.link_stats().rx_dropped
             >= u64::from(CASES) * FRAMES_PER_CASE as u64
     );
-    assert!(lab.netd.link_stats().rx_dropped > 0, "no bad length was tried");
+    assert!(
+        lab.netd.link_stats().rx_dropped > 0,
+        "no bad length was tried"
+    );
 }
 
 #[test]

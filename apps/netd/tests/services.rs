@@ -37,6 +37,16 @@ fn udp_echo_answers_each_datagram() {
         assert_eq!(got.as_deref(), Some(&payload[..]), "{len} bytes");
     }
     assert_eq!(lab.netd.stats().udp_datagrams, 4);
+    lab.netd.note_udp_cost(1000, 2);
+    let page = String::from_utf8_lossy(
+        &lab.http(b"GET / HTTP/1.1\r\n\r\n", 51_000)
+            .expect("an answer"),
+    )
+    .into_owned();
+    assert!(
+        page.contains("udp echo cost: 1000 instructions over 2 datagrams"),
+        "{page}"
+    );
 }
 
 #[test]
