@@ -39,11 +39,16 @@ pub enum Sysno {
     IrqAck = 13,
     /// `task_kill(slot)`: end the task a task-control capability names.
     TaskKill = 14,
+    /// `channel_map(slot) -> (addr, len, device_addr)`: map a channel's
+    /// shared memory.
+    ChannelMap = 15,
+    /// `channel_signal(slot)`: raise the peer's bit of a channel.
+    ChannelSignal = 16,
 }
 
 impl Sysno {
     /// Every system call, in number order.
-    pub const ALL: [Sysno; 15] = [
+    pub const ALL: [Sysno; 17] = [
         Sysno::DebugWrite,
         Sysno::Yield,
         Sysno::Exit,
@@ -59,6 +64,8 @@ impl Sysno {
         Sysno::Poll,
         Sysno::IrqAck,
         Sysno::TaskKill,
+        Sysno::ChannelMap,
+        Sysno::ChannelSignal,
     ];
 }
 
@@ -95,6 +102,8 @@ mod tests {
             (Sysno::Poll, 12),
             (Sysno::IrqAck, 13),
             (Sysno::TaskKill, 14),
+            (Sysno::ChannelMap, 15),
+            (Sysno::ChannelSignal, 16),
         ];
         assert_eq!(pinned.len(), Sysno::ALL.len());
         for (sysno, n) in pinned {
@@ -105,7 +114,7 @@ mod tests {
 
     #[test]
     fn unknown_numbers_are_bad_syscall() {
-        for n in [15, 16, 255, usize::MAX] {
+        for n in [17, 18, 255, usize::MAX] {
             assert_eq!(Sysno::try_from(n), Err(crate::SysError::BadSyscall));
         }
     }

@@ -6,6 +6,7 @@ use nexus_abi::{SysError, Sysno};
 use nexus_abi::CapRights;
 
 use crate::cap::{CapTable, Object};
+use crate::channel::ChannelTable;
 use crate::mem::Memory;
 use crate::notify::{IrqTable, WaitStart};
 use crate::space::AddressSpace;
@@ -29,6 +30,15 @@ pub enum Action {
     /// `task_kill` of this task index passed the capability checks: the
     /// scheduler ends it (or answers `TaskEnded`) and writes `a0..a3`.
     Kill(usize),
+    /// `channel_signal` succeeded (`a0..a3` written): raise `bits` in task
+    /// `task`'s notification (waking it if that ends its wait), then return
+    /// to the caller.
+    Signal {
+        /// The peer task.
+        task: usize,
+        /// The bits to raise.
+        bits: u64,
+    },
 }
 
 /// What the dispatcher needs of the kernel beyond the calling task.
@@ -39,6 +49,8 @@ pub struct Env<'a> {
     pub now: u64,
     /// The bound interrupt lines.
     pub irqs: &'a mut IrqTable,
+    /// The channels.
+    pub channels: &'a ChannelTable,
 }
 
 /// Results of a successful call, written to `a1..a3`.
@@ -70,6 +82,8 @@ pub fn dispatch(
     const POLL: usize = Sysno::Poll as usize;
     const IRQ_ACK: usize = Sysno::IrqAck as usize;
     const TASK_KILL: usize = Sysno::TaskKill as usize;
+    const CHANNEL_MAP: usize = Sysno::ChannelMap as usize;
+    const CHANNEL_SIGNAL: usize = Sysno::ChannelSignal as usize;
     let [a0, a1, a2, a3, _, _] = args;
     // Every call but `cap_info`, `yield` and `exit` runs out of line (one
     // function each), so none pays for the registers of another.
@@ -136,6 +150,17 @@ pub fn dispatch(
             Ok(target) => return Action::Kill(target),
             Err(e) => reply(task, Err(e)),
         },
+        CHANNEL_MAP => answer(task, mem, move |caps, space, mem, _| {
+            let (va, len, device_addr) = space.channel_map(caps, mem, a0)?;
+            Ok([va, len, device_addr])
+        }),
+        CHANNEL_SIGNAL => match channel_signal(task, env, a0) {
+            Ok((peer, bits)) => {
+                reply(task, Ok([0; 3]));
+                return Action::Signal { task: peer, bits };
+            }
+            Err(e) => reply(task, Err(e)),
+        },
         _ => reply(task, Err(SysError::BadSyscall)),
     }
     Action::Resume
@@ -166,6 +191,20 @@ fn task_control(task: &Task, slot: usize) -> Result<usize, SysError> {
         return Err(SysError::RightsExceeded);
     }
     Ok(task)
+}
+
+/// `channel_signal(slot)`: checks the slot (`BadSlot`, `EmptySlot`), the
+/// kind (`WrongKind`), the `WRITE` right (`RightsExceeded`), then the peer
+/// (`PeerEnded`); returns the peer task and the bits to raise there.
+fn channel_signal(task: &Task, env: &Env<'_>, slot: usize) -> Result<(usize, u64), SysError> {
+    let cap = task.caps.get(slot)?;
+    let Object::Channel { index, side, .. } = cap.object else {
+        return Err(SysError::WrongKind);
+    };
+    if !cap.rights.contains(CapRights::WRITE) {
+        return Err(SysError::RightsExceeded);
+    }
+    env.channels.signal(index, side)
 }
 
 /// Answers the calls that need neither memory, nor the console, nor the
@@ -244,10 +283,12 @@ mod tests {
             let (mut a, mut b) = (task(), task());
             assert!(fast(&mut a, Sysno::CapInfo as usize, slot));
             let mut irqs = IrqTable::default();
+            let channels = ChannelTable::new();
             let mut env = Env {
                 me: 0,
                 now: 0,
                 irqs: &mut irqs,
+                channels: &channels,
             };
             let action = dispatch(
                 &mut b,
