@@ -273,7 +273,7 @@ fn miri(root: &Path, tally: &mut Tally) {
         println!("xtask: SKIPPING Miri: no nightly toolchain with the miri component here");
         return;
     }
-    println!("xtask: host tests of mmio-types under Miri");
+    println!("xtask: host tests of mmio-types and ring-types under Miri");
     // Through rustup: `cargo` here may be the pinned toolchain's binary,
     // which knows no `+toolchain`.
     let mut cmd = Command::new("rustup");
@@ -288,9 +288,11 @@ fn miri(root: &Path, tally: &mut Tally) {
             "test",
             "-p",
             "mmio-types",
+            "-p",
+            "ring-types",
         ]);
     let (p, f) = run_tests(cmd);
-    tally.add("miri test -p mmio-types", p, f);
+    tally.add("miri test -p mmio-types -p ring-types", p, f);
 }
 
 /// `cargo xtask test`.
@@ -365,6 +367,7 @@ pub fn lint(root: &Path) -> Result<(), String> {
         "neuron",
         "nexus-abi",
         "mmio-types",
+        "ring-types",
         "nexus-virtio",
         "mmio-asm-probes",
         "goldfish-rtc",
