@@ -154,7 +154,7 @@ impl Kernel {
                     && !t.state.has_ended()
                     && let Some(ready) = t.notify.signal(bits)
                 {
-                    t.wake(ready);
+                    t.wake(ready, 0);
                 }
             },
             |base, pages| mem.free_frames(base, pages),
@@ -380,7 +380,7 @@ impl Kernel {
             && !t.state.has_ended()
             && let Some(ready) = t.notify.signal(bits)
         {
-            t.wake(ready);
+            t.wake(ready, 0);
         }
         Next::same(saved)
     }
