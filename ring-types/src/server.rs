@@ -72,7 +72,7 @@ impl<const N: usize, const BUFS: usize, const BUF_SIZE: usize> Server<N, BUFS, B
     /// Takes the next request, if any, with a lease on its buffer.
     /// A buffer that does not exist or is already leased, or a length
     /// beyond the buffer, is the client's fault: an error, no lease.
-    pub fn next(&mut self) -> Result<Option<(Desc, Lease)>, RingError> {
+    pub fn take_request(&mut self) -> Result<Option<(Desc, Lease)>, RingError> {
         let Some(words) = self.requests.pop(&mut self.mem)? else {
             return Ok(None);
         };

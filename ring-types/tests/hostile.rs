@@ -84,7 +84,7 @@ fn a_hostile_client_never_breaks_the_server() {
                         head = head.wrapping_add(k);
                         scribble(&fake, L::REQUESTS / 4, head);
                     }
-                    Op::Take => match server.next() {
+                    Op::Take => match server.take_request() {
                         Ok(Some((desc, lease))) => {
                             prop_assert!((desc.len as usize) <= S);
                             prop_assert!(lease.index() < B);

@@ -29,7 +29,7 @@ fn requests_and_buffers_go_round() {
         assert!(client.alloc().is_none(), "all 16 lent");
         assert_eq!(client.in_flight(), 16);
         let mut leases = Vec::new();
-        while let Some((desc, lease)) = server.next().unwrap() {
+        while let Some((desc, lease)) = server.take_request().unwrap() {
             let mut got = [0u8; 64];
             server.read(&lease, 0, &mut got).unwrap();
             assert_eq!(got, [desc.tag as u8 ^ round as u8; 64]);

@@ -187,8 +187,8 @@ proptest! {
         let mut bit = false;
         let mut blocked = false;
         let (mut submitted, mut served) = (0u32, 0u32);
-        let mut serve = |server: &mut Server<16, 16, 512>, served: &mut u32| {
-            while let Some((desc, lease)) = server.next().unwrap() {
+        let serve = |server: &mut Server<16, 16, 512>, served: &mut u32| {
+            while let Some((desc, lease)) = server.take_request().unwrap() {
                 server.complete(lease, desc).unwrap();
                 *served += 1;
             }
@@ -208,14 +208,12 @@ proptest! {
                     }
                 }
                 Step::Serve if !blocked => serve(&mut server, &mut served),
-                Step::ServerSleep if !blocked => {
-                    if server.prepare_sleep().unwrap() {
-                        if bit {
-                            bit = false;
-                            server.woke().unwrap();
-                        } else {
-                            blocked = true;
-                        }
+                Step::ServerSleep if !blocked && server.prepare_sleep().unwrap() => {
+                    if bit {
+                        bit = false;
+                        server.woke().unwrap();
+                    } else {
+                        blocked = true;
                     }
                 }
                 _ => {}
