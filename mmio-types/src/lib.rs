@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod banked;
+pub mod bitfield;
 pub mod block;
 pub mod dma;
 #[cfg(feature = "fake-device")]
@@ -22,6 +23,7 @@ pub use access::{
     Reserved, Writable, WriteOnly,
 };
 pub use banked::{Bank, Banked, OverlayBank, Selected, Selector, Unbanked};
+pub use bitfield::{Field, FieldEnum, FieldValue};
 pub use block::{FitsAt, PAGE_SIZE, RegisterBlock, RegisterField};
 pub use dma::{DmaError, DmaRegion, DmaScalar, DmaToken};
 #[cfg(feature = "fake-device")]
@@ -37,6 +39,7 @@ pub use window::{LengthMismatch, MmioWindow};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::banked::{OverlayOf, bank_values_ok, overlay_view, selector_mask};
+    pub use crate::bitfield::{disjoint, enum_values_cover, enum_values_fit};
     pub use crate::layout::{NotDeref, fits_at, max, register_placement_ok};
     pub use crate::pointer::Project;
 }
