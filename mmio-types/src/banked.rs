@@ -77,13 +77,17 @@ where
         self.raw_write(merge(current.into_raw(), new.into_raw(), M));
     }
 
-    /// Sets the selector bits to `value` (within the mask), keeping the others.
+    /// Sets the selector bits to `value` (within the mask), keeping the
+    /// others: one read, and one write unless the bits already are `value`.
     #[doc(hidden)]
     #[inline(always)]
     pub fn __select_bits(&mut self, value: u64) {
         let current = self.read().into_raw();
         let value = <<F as Readable>::Read as RegisterValue>::Raw::from_u64(value);
-        self.raw_write(merge(value, current, M));
+        let wanted = merge(value, current, M);
+        if wanted != current {
+            self.raw_write(wanted);
+        }
     }
 }
 
@@ -92,11 +96,7 @@ impl<F: Writable, const M: u64> UniqueMmioPointer<'_, Selector<F, M>> {
     fn raw_write(&mut self, raw: <F::Write as RegisterValue>::Raw) {
         // SAFETY: the pointer's contract; `Selector` and every register type
         // are `repr(transparent)` over the raw integer.
-        unsafe {
-            self.raw()
-                .cast::<<F::Write as RegisterValue>::Raw>()
-                .write_volatile(raw)
-        }
+        unsafe { crate::io::write(self.raw().cast::<<F::Write as RegisterValue>::Raw>(), raw) }
     }
 
     /// Writes `index` to the whole selector register (whose mask covers it).
@@ -389,7 +389,8 @@ macro_rules! bank {
 /// declares the union type `Dlab` (the type of field `slot` of `Uart`, with
 /// no accessors of its own) and the banks `Normal` and `Divisor`. Selecting
 /// one sets the selector bits of field `lcr` (a [`Selector`]) to its value
-/// by read-modify-write, keeping the other bits. The values must lie inside
+/// by read-modify-write, keeping the other bits (no write if the bits
+/// already hold the value). The values must lie inside
 /// the selector's mask and differ (checked at compile time).
 ///
 /// ```

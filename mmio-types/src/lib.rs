@@ -3,6 +3,9 @@
 #![no_std]
 #![deny(missing_docs)]
 
+#[cfg(feature = "fake-device")]
+extern crate std;
+
 pub mod access;
 pub mod banked;
 pub mod bitfield;
@@ -12,6 +15,9 @@ pub mod dma;
 pub mod fake;
 #[cfg(feature = "fake-device")]
 pub mod fake_dma;
+#[cfg(feature = "fake-device")]
+pub mod scripted;
+mod io;
 mod layout;
 pub mod pointer;
 pub mod token;
@@ -30,6 +36,8 @@ pub use dma::{DmaError, DmaRegion, DmaScalar, DmaToken};
 pub use fake::FakeDevice;
 #[cfg(feature = "fake-device")]
 pub use fake_dma::{FakeDma, FakeDmaError};
+#[cfg(feature = "fake-device")]
+pub use scripted::{Access, Op, ScriptedDevice};
 pub use pointer::{SharedMmioPointer, UniqueMmioPointer};
 pub use token::MapToken;
 pub use value::{Raw, RegisterValue};
