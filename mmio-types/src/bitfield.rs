@@ -120,7 +120,10 @@ impl<R, V> Field<R, V> {
     /// Bits `lo..=hi`; the declaration checks them against the register's width.
     #[doc(hidden)]
     pub const fn __new(lo: u32, hi: u32) -> Self {
-        assert!(lo <= hi && hi < 64, "a field is bits lo..=hi with lo <= hi < 64");
+        assert!(
+            lo <= hi && hi < 64,
+            "a field is bits lo..=hi with lo <= hi < 64"
+        );
         let width = hi - lo + 1;
         let mask = if width == 64 {
             u64::MAX
@@ -449,15 +452,23 @@ macro_rules! __bitfields {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __bitfield_plain {
-    ($raw:ty) => { bool };
-    ($raw:ty, $hi:literal) => { $raw };
+    ($raw:ty) => {
+        bool
+    };
+    ($raw:ty, $hi:literal) => {
+        $raw
+    };
 }
 
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __bitfield_hi {
-    ($lo:literal) => { $lo };
-    ($lo:literal $hi:literal) => { $hi };
+    ($lo:literal) => {
+        $lo
+    };
+    ($lo:literal $hi:literal) => {
+        $hi
+    };
 }
 
 #[doc(hidden)]

@@ -15,11 +15,11 @@ pub mod dma;
 pub mod fake;
 #[cfg(feature = "fake-device")]
 pub mod fake_dma;
-#[cfg(feature = "fake-device")]
-pub mod scripted;
 mod io;
 mod layout;
 pub mod pointer;
+#[cfg(feature = "fake-device")]
+pub mod scripted;
 pub mod token;
 pub mod value;
 pub mod window;
@@ -36,9 +36,9 @@ pub use dma::{DmaError, DmaRegion, DmaScalar, DmaToken};
 pub use fake::FakeDevice;
 #[cfg(feature = "fake-device")]
 pub use fake_dma::{FakeDma, FakeDmaError};
+pub use pointer::{SharedMmioPointer, UniqueMmioPointer};
 #[cfg(feature = "fake-device")]
 pub use scripted::{Access, Op, ScriptedDevice};
-pub use pointer::{SharedMmioPointer, UniqueMmioPointer};
 pub use token::MapToken;
 pub use value::{Raw, RegisterValue};
 pub use window::{LengthMismatch, MmioWindow};

@@ -322,7 +322,10 @@ impl ScriptedDevice {
     ///
     /// If `len` is 0 or larger than a page, or the fake device pool is exhausted.
     pub fn new(len: usize) -> (ScriptedDevice, MapToken) {
-        assert!(len > 0 && len <= 4096, "a scripted device is 1..=4096 bytes");
+        assert!(
+            len > 0 && len <= 4096,
+            "a scripted device is 1..=4096 bytes"
+        );
         let (base, token) = take_page(len);
         let state = Rc::new(RefCell::new(State {
             len,

@@ -143,7 +143,11 @@ fn registers_of_bitfield_type_read_and_write_whole_values() {
     field!(regs, lcr).modify(|l| l.with(Lcr::PARITY, Parity::Even));
     assert_eq!(dev.read_u8(0), 0b0001_1011);
     dev.write_u8(1, 0x80);
-    assert!(field_shared!(regs.as_shared(), status).read().is_set(Lcr::DLAB));
+    assert!(
+        field_shared!(regs.as_shared(), status)
+            .read()
+            .is_set(Lcr::DLAB)
+    );
     // A selector of bitfield type keeps its selector bits on writes.
     dev.write_u8(2, 0x80);
     field!(regs, sel).write(Lcr::new().with(Lcr::BREAK, true));

@@ -106,7 +106,9 @@ fn a_wrong_width_is_a_mismatch() {
 }
 
 #[test]
-#[should_panic(expected = "scripted device: access #2 was a write of 0x5 to u32 at 0x4, but the script had ended")]
+#[should_panic(
+    expected = "scripted device: access #2 was a write of 0x5 to u32 at 0x4, but the script had ended"
+)]
 fn an_access_after_the_script_fails() {
     let (dev, mut window) = device();
     dev.expect([Access::read(0x4, 4u32)]);
@@ -144,7 +146,8 @@ fn fifo_registers_pop_on_read() {
 #[test]
 fn clear_on_read_registers_clear_after_the_read() {
     let (dev, mut window) = device();
-    dev.set(0x1, 0b1111_0001u8).clear_on_read(0x1, 0b1111_0000u8);
+    dev.set(0x1, 0b1111_0001u8)
+        .clear_on_read(0x1, 0b1111_0000u8);
     let mut regs = window.regs();
     assert_eq!(field!(regs, status).read(), 0b1111_0001);
     assert_eq!(field!(regs, status).read(), 0b0000_0001);

@@ -149,7 +149,12 @@ impl Uart {
     pub fn try_receive(&mut self) -> Result<Option<u8>, LineError> {
         let mut regs = self.window.regs();
         let lsr = field!(regs, lsr).read();
-        let errors = [Lsr::OVERRUN, Lsr::PARITY_ERROR, Lsr::FRAMING_ERROR, Lsr::BREAK];
+        let errors = [
+            Lsr::OVERRUN,
+            Lsr::PARITY_ERROR,
+            Lsr::FRAMING_ERROR,
+            Lsr::BREAK,
+        ];
         let failed = errors.into_iter().any(|f| lsr.is_set(f));
         if !failed && !lsr.is_set(Lsr::DATA_READY) {
             return Ok(None);
@@ -161,7 +166,11 @@ impl Uart {
         } else {
             None
         };
-        if failed { Err(LineError(lsr)) } else { Ok(byte) }
+        if failed {
+            Err(LineError(lsr))
+        } else {
+            Ok(byte)
+        }
     }
 
     /// Enables the interrupts set in `ier`.

@@ -14,14 +14,14 @@ use mmio_types::{banks, bitfields, register_block};
 
 // BEGIN 16550 definition
 register_block! { pub struct Uart16550 in 0x1000 {
-    0 => pub dlab: Dlab,
-    2 => pub iir_fcr: ReadOnlyWriteOnly<Iir, Fcr>,
-    3 => pub lcr: Selector<ReadPureWrite<Lcr>, 0x80>,
-    4 => pub mcr: ReadPureWrite<Mcr>,
-    5 => pub lsr: ReadOnly<Lsr>,
-    6 => pub msr: ReadOnly<u8>,
-    7 => pub scr: ReadPureWrite<u8>,
-    8 => @end } }
+0 => pub dlab: Dlab,
+2 => pub iir_fcr: ReadOnlyWriteOnly<Iir, Fcr>,
+3 => pub lcr: Selector<ReadPureWrite<Lcr>, 0x80>,
+4 => pub mcr: ReadPureWrite<Mcr>,
+5 => pub lsr: ReadOnly<Lsr>,
+6 => pub msr: ReadOnly<u8>,
+7 => pub scr: ReadPureWrite<u8>,
+8 => @end } }
 register_block! { pub struct Data { 0 => pub rbr_thr: ReadOnlyWriteOnly<u8, u8>, 1 => pub ier: ReadPureWrite<Ier>, 2 => @end } }
 register_block! { pub struct Divisor { 0 => pub dll: ReadPureWrite<u8>, 1 => pub dlm: ReadPureWrite<u8>, 2 => @end } }
 banks! { pub Dlab: Uart16550.dlab by lcr { pub DataBank = 0 => Data, pub DivisorBank = 0x80 => Divisor } }
