@@ -15,7 +15,7 @@
 //!   declaration: a bank's author writes no code that could select wrongly;
 //! - a [`Selected`] guard, obtained by selecting, holds the unique borrow of
 //!   the register block, so the selection cannot change while it lives. It
-//!   opens the bank's registers ([`banked!`](crate::banked),
+//!   opens the bank's registers ([`banked!`](crate::banked!),
 //!   [`Selected::bank`]) and leaves every unbanked register usable
 //!   ([`Selected::regs`]).
 //!
@@ -115,7 +115,7 @@ impl<F: Writable, const M: u64> UniqueMmioPointer<'_, Selector<F, M>> {
 }
 
 /// A register (with access type `F`) that belongs to bank `B`: reachable
-/// only through a [`Selected<B>`] guard, with [`banked!`](crate::banked)
+/// only through a [`Selected<B>`] guard, with [`banked!`](crate::banked!)
 /// or [`banked_shared!`](crate::banked_shared).
 #[repr(transparent)]
 pub struct Banked<B, F> {

@@ -10,7 +10,7 @@
 //!
 //! The value type is what a register of that type reads and writes
 //! (`ReadPureWrite<Lcr>`), so a field-wise read, write or modify is one
-//! register access: [`get`](Field::get) and friends work on the value in a
+//! register access: `get`, `with`, `is_set` and `matches` work on the value in a
 //! CPU register, after or before the access.
 //!
 //! Why a macro of this crate rather than a bitfield crate: tock-registers'

@@ -6,8 +6,8 @@
 //! `Send` or `Sync` (a register handle stays on the thread that owns the
 //! window), and there is no way to build either from a reference or an
 //! address in safe code: they come from an [`MmioWindow`](crate::MmioWindow)
-//! only, and from each other by projection to a field ([`field!`],
-//! [`field_shared!`]) or to an array element ([`get`](UniqueMmioPointer::get)).
+//! only, and from each other by projection to a field ([`field!`](crate::field!),
+//! [`field_shared!`](crate::field_shared!)) or to an array element ([`get`](UniqueMmioPointer::get)).
 
 use core::fmt;
 use core::marker::PhantomData;

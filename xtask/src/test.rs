@@ -293,6 +293,30 @@ fn miri(root: &Path, tally: &mut Tally) {
     tally.add("miri test -p mmio-types", p, f);
 }
 
+/// `cargo package -p mmio-types`, offline and verified with every feature:
+/// the crate builds from its packaged sources alone (no path-only
+/// dependency in its normal build), so it could be published.
+fn package_mmio_types(root: &Path, tally: &mut Tally) {
+    println!("xtask: mmio-types packages on its own");
+    let ok = cargo()
+        .current_dir(root)
+        .args([
+            "package",
+            "--offline",
+            "--allow-dirty",
+            "--all-features",
+            "-p",
+            "mmio-types",
+        ])
+        .status()
+        .is_ok_and(|s| s.success());
+    println!(
+        "{:<8} cargo package -p mmio-types (verified offline)",
+        if ok { "ok" } else { "FAILED" }
+    );
+    tally.record("cargo package -p mmio-types", ok);
+}
+
 /// `cargo xtask test`.
 pub fn test_all(root: &Path, timeout: Duration) -> Result<(), String> {
     setup::ensure_target()?;
@@ -305,6 +329,8 @@ pub fn test_all(root: &Path, timeout: Duration) -> Result<(), String> {
     tally.add("host tests", p, f);
 
     miri(root, &mut tally);
+
+    package_mmio_types(root, &mut tally);
 
     println!("xtask: asm-check");
     match asm_check::run(root) {
