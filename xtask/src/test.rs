@@ -273,7 +273,9 @@ fn miri(root: &Path, tally: &mut Tally) {
         println!("xtask: SKIPPING Miri: no nightly toolchain with the miri component here");
         return;
     }
-    println!("xtask: host tests of mmio-types under Miri");
+    println!(
+        "xtask: host tests of mmio-types and the drivers tested with scripted devices, under Miri"
+    );
     // Through rustup: `cargo` here may be the pinned toolchain's binary,
     // which knows no `+toolchain`.
     let mut cmd = Command::new("rustup");
@@ -288,9 +290,13 @@ fn miri(root: &Path, tally: &mut Tally) {
             "test",
             "-p",
             "mmio-types",
+            "-p",
+            "ns16550a",
+            "-p",
+            "goldfish-rtc",
         ]);
     let (p, f) = run_tests(cmd);
-    tally.add("miri test -p mmio-types", p, f);
+    tally.add("miri test -p mmio-types -p ns16550a -p goldfish-rtc", p, f);
 }
 
 /// `cargo package -p mmio-types`, offline and verified with every feature:
@@ -394,6 +400,7 @@ pub fn lint(root: &Path) -> Result<(), String> {
         "nexus-virtio",
         "mmio-asm-probes",
         "goldfish-rtc",
+        "ns16550a",
         "neuron-bench-baseline",
     ];
     let runs = [
