@@ -149,7 +149,7 @@ fn normalise_labels(body: Vec<String>) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     body.into_iter()
         .map(|ins| {
-            ins.split(|c: char| c == ' ' || c == ',')
+            ins.split([' ', ','])
                 .filter(|word| !word.is_empty())
                 .map(|word| {
                     if word.starts_with(".L") {

@@ -6,6 +6,11 @@
 //! tock-registers has no way to say that offsets 0 and 1 are the divisor
 //! latch while `LCR.DLAB` is set.
 
+#![allow(
+    clippy::modulo_one,
+    reason = "register_structs!' alignment check of byte registers"
+)]
+
 use tock_registers::registers::{Aliased, ReadOnly, ReadWrite};
 use tock_registers::{register_bitfields, register_structs};
 
