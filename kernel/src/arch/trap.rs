@@ -96,6 +96,7 @@ extern "C" fn neuron_user_trap_slow(
 #[cold]
 #[inline(never)]
 fn other_trap(k: &mut Kernel, saved: *mut TrapFrame) -> Next {
+    let stamp = cpu::instret();
     let cause = cpu::cause();
     let cur = k.current;
     if cause.interrupt {
@@ -106,7 +107,7 @@ fn other_trap(k: &mut Kernel, saved: *mut TrapFrame) -> Next {
             return k.switch(saved);
         }
         if cause.code == EXTERNAL_INTERRUPT {
-            return k.interrupted(saved);
+            return k.interrupted(saved, stamp);
         }
         return Next::same(saved);
     }
