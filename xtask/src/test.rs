@@ -1,5 +1,6 @@
 //! `run`, `test` and `lint`: the QEMU selftest against the marker list,
-//! the host tests, Miri, asm-check, and the final tally.
+//! the host tests, Miri, the packaging check of mmio-types, asm-check, and
+//! the final tally.
 
 use std::fs;
 use std::path::Path;
