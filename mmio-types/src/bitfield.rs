@@ -483,8 +483,12 @@ macro_rules! __bitfield_plain {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __bitfield_access {
-    () => { $crate::FieldRw };
-    (ro) => { $crate::FieldRo };
+    () => {
+        $crate::FieldRw
+    };
+    (ro) => {
+        $crate::FieldRo
+    };
 }
 
 #[doc(hidden)]

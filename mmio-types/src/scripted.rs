@@ -434,6 +434,8 @@ impl ScriptedDevice {
 
     /// Makes a read of the register at `offset` return what `f` computes
     /// from the register's value (status bits derived from other state).
+    /// `f` runs while the device is busy with the access: it must not call
+    /// the device or access its window (that panics).
     pub fn on_read(&self, offset: usize, f: impl FnMut(u64) -> u64 + 'static) -> &Self {
         self.behave(offset, Behaviour::Computed(Box::new(f)))
     }

@@ -419,5 +419,17 @@ pub fn lint(root: &Path) -> Result<(), String> {
             return Err(format!("clippy ({what}) found problems"));
         }
     }
+    // mmio-types' API docs: every item documented (`missing_docs` is
+    // denied in the crate) and every intra-doc link resolved.
+    println!("xtask: rustdoc (mmio-types, warnings denied)");
+    let ok = cargo()
+        .current_dir(root)
+        .env("RUSTDOCFLAGS", "-D warnings")
+        .args(["doc", "--no-deps", "--all-features", "-p", "mmio-types"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        return Err("rustdoc (mmio-types) found problems".into());
+    }
     Ok(())
 }
