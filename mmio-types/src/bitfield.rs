@@ -101,8 +101,11 @@ pub struct Field<R, V, A = FieldRw> {
     shift: u32,
     /// Mask of the field's bits, shifted down to bit 0.
     mask: u64,
-    marker: PhantomData<fn() -> (R, V, A)>,
+    marker: PhantomData<Marker<R, V, A>>,
 }
+
+/// What a [`Field`] is about, without owning any of it (always `Copy`, `Send` and `Sync`).
+type Marker<R, V, A> = fn() -> (R, V, A);
 
 /// A field that may be set (`with`): the default.
 #[derive(Debug)]
