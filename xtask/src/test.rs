@@ -1,5 +1,6 @@
 //! `run`, `test` and `lint`: the QEMU selftest against the marker list,
-//! the host tests, Miri, asm-check, and the final tally.
+//! the host tests, Miri, the packaging check of mmio-types, asm-check, and
+//! the final tally.
 
 use std::fs;
 use std::path::Path;
@@ -273,7 +274,9 @@ fn miri(root: &Path, tally: &mut Tally) {
         println!("xtask: SKIPPING Miri: no nightly toolchain with the miri component here");
         return;
     }
-    println!("xtask: host tests of mmio-types and ring-types under Miri");
+    println!(
+        "xtask: host tests of mmio-types, ring-types and the drivers tested with scripted devices, under Miri"
+    );
     // Through rustup: `cargo` here may be the pinned toolchain's binary,
     // which knows no `+toolchain`.
     let mut cmd = Command::new("rustup");
@@ -289,10 +292,42 @@ fn miri(root: &Path, tally: &mut Tally) {
             "-p",
             "mmio-types",
             "-p",
+            "ns16550a",
+            "-p",
+            "goldfish-rtc",
+            "-p",
             "ring-types",
         ]);
     let (p, f) = run_tests(cmd);
-    tally.add("miri test -p mmio-types -p ring-types", p, f);
+    tally.add(
+        "miri test -p mmio-types -p ns16550a -p goldfish-rtc -p ring-types",
+        p,
+        f,
+    );
+}
+
+/// `cargo package -p mmio-types`, offline and verified with every feature:
+/// the crate builds from its packaged sources alone (no path-only
+/// dependency in its normal build), so it could be published.
+fn package_mmio_types(root: &Path, tally: &mut Tally) {
+    println!("xtask: mmio-types packages on its own");
+    let ok = cargo()
+        .current_dir(root)
+        .args([
+            "package",
+            "--offline",
+            "--allow-dirty",
+            "--all-features",
+            "-p",
+            "mmio-types",
+        ])
+        .status()
+        .is_ok_and(|s| s.success());
+    println!(
+        "{:<8} cargo package -p mmio-types (verified offline)",
+        if ok { "ok" } else { "FAILED" }
+    );
+    tally.record("cargo package -p mmio-types", ok);
 }
 
 /// `cargo xtask test`.
@@ -307,6 +342,8 @@ pub fn test_all(root: &Path, timeout: Duration) -> Result<(), String> {
     tally.add("host tests", p, f);
 
     miri(root, &mut tally);
+
+    package_mmio_types(root, &mut tally);
 
     println!("xtask: asm-check");
     match asm_check::run(root) {
@@ -371,6 +408,7 @@ pub fn lint(root: &Path) -> Result<(), String> {
         "nexus-virtio",
         "mmio-asm-probes",
         "goldfish-rtc",
+        "ns16550a",
         "neuron-bench-baseline",
     ];
     let runs = [
@@ -387,6 +425,18 @@ pub fn lint(root: &Path) -> Result<(), String> {
         if !ok {
             return Err(format!("clippy ({what}) found problems"));
         }
+    }
+    // mmio-types' API docs: every item documented (`missing_docs` is
+    // denied in the crate) and every intra-doc link resolved.
+    println!("xtask: rustdoc (mmio-types, warnings denied)");
+    let ok = cargo()
+        .current_dir(root)
+        .env("RUSTDOCFLAGS", "-D warnings")
+        .args(["doc", "--no-deps", "--all-features", "-p", "mmio-types"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        return Err("rustdoc (mmio-types) found problems".into());
     }
     Ok(())
 }
