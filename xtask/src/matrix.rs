@@ -364,6 +364,16 @@ pub fn run(root: &Path, timeout: Duration) -> Result<(), String> {
     let expected = markers::parse(&list);
     let dir = root.join("target").join("neuron").join("matrix");
     fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    // The lines that follow the verdict of a system whose tasks serve:
+    // each serving task's line, and netd's report that it listens.
+    let system = crate::system::load(&root.join("system.toml"))?;
+    let mut then: Vec<String> = system
+        .serving()
+        .map(|t| format!("neuron: task {} serves until the machine stops", t.name))
+        .collect();
+    if system.serving().any(|t| t.name == "netd") {
+        then.push("netd: serving ".into());
+    }
     let rows = rows();
     let mut failed = Vec::new();
     println!("{:<36} {:<8} expected / outcome", "configuration", "result");
@@ -377,8 +387,9 @@ pub fn run(root: &Path, timeout: Duration) -> Result<(), String> {
         }
         let cmd = qemu::machine_command(&img.kernel, &disk, &row.machine);
         let before = rtc::host_now();
-        // netd serves until the machine stops: each run ends at the verdict.
-        let run = qemu::run_to_verdict(cmd, timeout)?;
+        // netd serves until the machine stops: each run ends at the verdict
+        // (and the serving lines after it).
+        let run = qemu::run_to_verdict(cmd, timeout, &then)?;
         let after = rtc::host_now();
         let found = markers::check(&expected, &run.lines);
         let seen = Seen {

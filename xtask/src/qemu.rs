@@ -316,13 +316,19 @@ impl Session {
 }
 
 /// Runs `cmd` until the kernel's verdict (`neuron: all tasks ended as
-/// expected`) and stops it then, so that a system whose tasks serve until
-/// the machine stops ends too; a system that fails before its verdict
-/// exits by itself. `timeout` bounds the wait.
-pub fn run_to_verdict(cmd: Command, timeout: Duration) -> Result<Run, String> {
+/// expected`) and the lines starting with each of `then` after it, and
+/// stops it then, so that a system whose tasks serve until the machine
+/// stops ends too; a system that fails before its verdict exits by itself.
+/// `timeout` bounds the wait.
+pub fn run_to_verdict(cmd: Command, timeout: Duration, then: &[String]) -> Result<Run, String> {
     let deadline = Instant::now() + timeout;
     let mut session = Session::start(cmd, false)?;
     if session.wait_for(VERDICT, deadline) {
+        for prefix in then {
+            if !session.wait_for(prefix, deadline) {
+                break;
+            }
+        }
         session.stop(STOP_GRACE)
     } else {
         session.finish(deadline)
