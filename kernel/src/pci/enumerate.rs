@@ -14,8 +14,9 @@ use super::config::{
 pub const MAX_FUNCTIONS: usize = 32;
 /// The most vendor-specific capabilities recorded per function.
 pub const MAX_VENDOR_CAPS: usize = 8;
-/// Bytes of each vendor-specific capability recorded (from its ID byte).
-pub const VENDOR_CAP_BYTES: usize = 32;
+/// Bytes of each vendor-specific capability recorded (from its ID byte):
+/// what `pci_cap` returns.
+pub const VENDOR_CAP_BYTES: usize = nexus_abi::pci::PCI_CAP_BYTES;
 /// BARs of a type-0 header.
 pub const BARS: usize = 6;
 /// Capability ID of a vendor-specific capability.
@@ -156,6 +157,51 @@ impl Function {
     }
 }
 
+impl fmt::Display for Function {
+    /// `00:01.0 1af4:1042 class 01:00:00 pin A: bar 1 0x40000000+0x1000,
+    /// bar 4 0x400000000+0x4000 prefetchable 64-bit, bar 0 refused (...)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {:04x}:{:04x} class {:02x}:{:02x}:{:02x}",
+            self.bdf, self.vendor, self.device, self.class, self.subclass, self.prog_if
+        )?;
+        if self.header != 0 {
+            write!(f, " header type {:#x}", self.header)?;
+        }
+        if (1..=4).contains(&self.pin) {
+            write!(f, " pin {}", char::from(b'A' + self.pin - 1))?;
+        }
+        let mut sep = ":";
+        for (i, slot) in self.bars.iter().enumerate() {
+            match slot {
+                BarSlot::Absent | BarSlot::Upper => continue,
+                BarSlot::Bar(bar) => match (bar.kind, bar.cpu) {
+                    (BarKind::Io, _) => {
+                        write!(f, "{sep} bar {i} I/O {:#x} (not assigned)", bar.size)?
+                    }
+                    (_, None) => write!(f, "{sep} bar {i} {:#x} (not assigned)", bar.size)?,
+                    (kind, Some(cpu)) => {
+                        write!(f, "{sep} bar {i} {cpu:#x}+{:#x}", bar.size)?;
+                        if bar.prefetchable {
+                            write!(f, " prefetchable")?;
+                        }
+                        if kind == BarKind::Mem64 {
+                            write!(f, " 64-bit")?;
+                        }
+                    }
+                },
+                BarSlot::Refused(why) => write!(f, "{sep} bar {i} refused ({why})")?,
+            }
+            sep = ",";
+        }
+        if self.caps_truncated {
+            write!(f, "; capability list cut short")?;
+        }
+        Ok(())
+    }
+}
+
 /// The functions found, in address order.
 #[derive(Clone, Debug)]
 pub struct Functions {
@@ -207,7 +253,9 @@ impl Functions {
             .filter_map(|(i, f)| f.as_ref().map(|f| (i, f)))
     }
 
-    fn push(&mut self, f: Function) {
+    /// Adds a function at the first free index (counted in `dropped` if
+    /// the table is full).
+    pub fn push(&mut self, f: Function) {
         match self.list.iter_mut().find(|s| s.is_none()) {
             Some(free) => *free = Some(f),
             None => self.dropped += 1,

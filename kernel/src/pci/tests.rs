@@ -251,6 +251,11 @@ fn enumerates_and_assigns_a_virtio_device() {
         assert_eq!(cmd & 0x7, expect, "{}", f.bdf);
     }
     assert_eq!(all.len(), 4);
+    assert_eq!(
+        std::format!("{}", fns.get(1).unwrap()),
+        "00:01.0 1af4:1042 class 01:00:00 pin A: bar 1 0x40000000+0x1000, \
+         bar 4 0x400000000+0x4000 prefetchable 64-bit"
+    );
     for (i, a) in all.iter().enumerate() {
         for b in &all[i + 1..] {
             assert!(a.0 + a.1 as usize <= b.0 || b.0 + b.1 as usize <= a.0);
@@ -301,6 +306,13 @@ fn hostile_bars_are_refused_not_trusted() {
     assign(&mut bus, &virt_bridge(), &mut fns, forbid_nothing).unwrap();
     let f = fns.get(0).unwrap();
     assert_eq!(f.bars[3], BarSlot::Refused(BarError::NoRoom(0x8000_0000)));
+    assert_eq!(
+        std::format!("{f}"),
+        "00:00.0 1234:5678 class ff:00:00: bar 0 refused (size mask 0xfffffffffff0f000 is \
+         not a power of two), bar 1 refused (reserved memory type 1), bar 2 refused \
+         (reserved memory type 3), bar 3 refused (no room for 0x80000000 bytes in the \
+         bridge), bar 5 refused (a 64-bit BAR in the last slot)"
+    );
     assert_eq!(f.assigned().count(), 0);
     assert_eq!(bus.read(f.bdf, COMMAND) & 0x7, 0, "nothing decodes");
 }
