@@ -95,7 +95,9 @@ pub fn cap_info(slot: usize) -> Result<CapInfo, SysError> {
 /// The PCI function and BAR of the BAR window capability in `slot`.
 pub fn pci_info(slot: usize) -> Result<crate::pci::PciInfo, SysError> {
     let (a1, a2, a3) = syscall(Sysno::PciInfo, slot, 0, 0, 0).ok()?;
-    Ok(crate::pci::PciInfo::from_regs([a1 as u64, a2 as u64, a3 as u64]))
+    Ok(crate::pci::PciInfo::from_regs([
+        a1 as u64, a2 as u64, a3 as u64,
+    ]))
 }
 
 /// The first [`PCI_CAP_BYTES`](crate::pci::PCI_CAP_BYTES) bytes of

@@ -8,8 +8,8 @@ use nexus_abi::CapRights;
 use crate::cap::{CapTable, Object};
 use crate::device::DeviceTable;
 use crate::mem::Memory;
-use crate::pci::{Function, Functions};
 use crate::notify::{IrqTable, WaitStart};
+use crate::pci::{Function, Functions};
 use crate::space::AddressSpace;
 use crate::task::Task;
 
@@ -175,7 +175,11 @@ pub fn dispatch(
 /// The PCI function and BAR number of the window capability in `slot`:
 /// checks, in order, the slot (`BadSlot`, `EmptySlot`) and that it is a
 /// `DeviceMmio` capability whose window is a whole PCI BAR (`WrongKind`).
-fn pci_function<'e>(task: &Task, env: &Env<'e>, slot: usize) -> Result<(&'e Function, u8), SysError> {
+fn pci_function<'e>(
+    task: &Task,
+    env: &Env<'e>,
+    slot: usize,
+) -> Result<(&'e Function, u8), SysError> {
     let cap = task.caps.get(slot)?;
     let Object::DeviceMmio { base, len } = cap.object else {
         return Err(SysError::WrongKind);
@@ -268,9 +272,9 @@ fn answer<M: Memory>(
 mod tests {
     use super::*;
     use crate::cap::{Cap, Object};
-    use crate::mem::fake::FakeMemory;
     use crate::device::{Device, DeviceClass, PciBar};
     use crate::devtree::{Irq, MAX_IRQS};
+    use crate::mem::fake::FakeMemory;
     use crate::pci::{BarSlot, Bdf, Function, VendorCap};
     use crate::task::{Expect, State, TrapFrame};
     use nexus_abi::CapRights;
@@ -337,7 +341,13 @@ mod tests {
         (devices, fns)
     }
 
-    fn call(task: &mut Task, devices: &DeviceTable, pci: &Functions, nr: Sysno, args: [usize; 2]) -> [usize; 4] {
+    fn call(
+        task: &mut Task,
+        devices: &DeviceTable,
+        pci: &Functions,
+        nr: Sysno,
+        args: [usize; 2],
+    ) -> [usize; 4] {
         let mut irqs = IrqTable::default();
         let mut env = Env {
             me: 0,
@@ -407,7 +417,11 @@ mod tests {
             (Sysno::PciCap, [1, 2], SysError::InvalidArgument),
             (Sysno::PciCap, [1, usize::MAX], SysError::InvalidArgument),
         ] {
-            assert_eq!(call(&mut t, &devices, &fns, nr, args), err(e), "{nr:?} {args:?}");
+            assert_eq!(
+                call(&mut t, &devices, &fns, nr, args),
+                err(e),
+                "{nr:?} {args:?}"
+            );
         }
         // Without the function in the table, the window is no PCI BAR.
         let r = call(&mut t, &devices, &Functions::new(), Sysno::PciInfo, [1, 0]);

@@ -10,9 +10,9 @@ use crate::elf;
 use crate::mem::RamPlan;
 use crate::pagetable::KERNEL_MAP_END;
 use crate::pagetable::PageTable;
+use crate::pci::{self, HostBridge};
 use crate::pte::{Owner, Pte};
 use crate::space::AddressSpace;
-use crate::pci::{self, HostBridge};
 use crate::system::{DeviceSel, IrqGrant, TaskSpec};
 use crate::task::{Expect, MAX_TASKS, State, Task, TrapFrame};
 

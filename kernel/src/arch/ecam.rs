@@ -33,7 +33,7 @@ impl Ecam {
     }
 
     fn register(&self, f: Bdf, offset: u16) -> Option<*mut u32> {
-        if offset % 4 != 0 || offset >= CONFIG_LEN {
+        if !offset.is_multiple_of(4) || offset >= CONFIG_LEN {
             return None;
         }
         Some((self.function_page(f)? + usize::from(offset)) as *mut u32)

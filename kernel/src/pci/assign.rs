@@ -51,7 +51,7 @@ impl Pool {
         let cpu = self.range.cpu_addr(at, size)?;
         // The CPU address must be as aligned as the PCI one, or a page
         // would hold parts of two BARs.
-        if cpu as u64 % PAGE != 0 {
+        if !(cpu as u64).is_multiple_of(PAGE) {
             return None;
         }
         self.next = end;

@@ -150,7 +150,7 @@ impl HostBridge {
         if ecam.len < ECAM_BUS_LEN {
             return Err(BridgeError::EcamTooSmall(ecam.len));
         }
-        if ecam.base % ECAM_BUS_LEN != 0 {
+        if !ecam.base.is_multiple_of(ECAM_BUS_LEN) {
             return Err(BridgeError::EcamUnaligned(ecam.base));
         }
         let (first, last) = match bus_range {

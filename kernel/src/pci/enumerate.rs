@@ -363,7 +363,11 @@ fn size_bar(cfg: &mut impl ConfigSpace, bdf: Bdf, i: usize, nbars: usize) -> (Ba
     }
     if orig & 1 == 1 {
         // I/O: address bits 2.. (the upper 16 may be hardwired to 0).
-        let probe = if probe >> 16 == 0 { probe | 0xffff_0000 } else { probe };
+        let probe = if probe >> 16 == 0 {
+            probe | 0xffff_0000
+        } else {
+            probe
+        };
         let mask = u64::from(probe & !0x3) | 0xffff_ffff_0000_0000;
         return (slot_of(BarKind::Io, false, mask), false);
     }

@@ -107,7 +107,10 @@ impl FakeBus {
 
 impl ConfigSpace for FakeBus {
     fn read(&mut self, f: Bdf, offset: u16) -> u32 {
-        assert!(offset % 4 == 0 && offset < CONFIG_LEN, "bad offset {offset:#x}");
+        assert!(
+            offset.is_multiple_of(4) && offset < CONFIG_LEN,
+            "bad offset {offset:#x}"
+        );
         match self.fns.get(&f) {
             Some(func) if func.all_ones => !0,
             Some(func) => func.get(offset),
@@ -116,7 +119,10 @@ impl ConfigSpace for FakeBus {
     }
 
     fn write(&mut self, f: Bdf, offset: u16, value: u32) {
-        assert!(offset % 4 == 0 && offset < CONFIG_LEN, "bad offset {offset:#x}");
+        assert!(
+            offset.is_multiple_of(4) && offset < CONFIG_LEN,
+            "bad offset {offset:#x}"
+        );
         self.writes += 1;
         let Some(func) = self.fns.get_mut(&f) else {
             return;
@@ -144,9 +150,8 @@ fn virt_bridge() -> HostBridge {
         None,
     )
     .unwrap();
-    let mem = |hi, base: usize, len| {
-        PciRange::from_entry(hi, base as u64, Window { base, len }).unwrap()
-    };
+    let mem =
+        |hi, base: usize, len| PciRange::from_entry(hi, base as u64, Window { base, len }).unwrap();
     assert!(b.add_range(mem(0x0200_0000, 0x4000_0000, 0x4000_0000)));
     assert!(b.add_range(mem(0x0300_0000, 0x4_0000_0000, 0x4_0000_0000)));
     b
@@ -217,8 +222,14 @@ fn enumerates_and_assigns_a_virtio_device() {
     assert_eq!(f.bars[5], BarSlot::Upper);
     let caps: Vec<_> = f.vendor_caps().collect();
     assert_eq!(caps.len(), 3, "the MSI-X capability is not vendor-specific");
-    assert_eq!((caps[0].offset, caps[0].len, caps[0].bytes[3]), (0x84, 16, 1));
-    assert_eq!((caps[2].offset, caps[2].len, caps[2].bytes[3]), (0x58, 20, 2));
+    assert_eq!(
+        (caps[0].offset, caps[0].len, caps[0].bytes[3]),
+        (0x84, 16, 1)
+    );
+    assert_eq!(
+        (caps[2].offset, caps[2].len, caps[2].bytes[3]),
+        (0x58, 20, 2)
+    );
     assert_eq!(&caps[2].bytes[16..20], &4u32.to_le_bytes());
     assert!(!f.caps_truncated);
 
@@ -272,7 +283,10 @@ fn multi_function_devices_and_absent_functions() {
         .with(4, 0, FakeFn::new(0x8086, 3, 0x02_00_00))
         .with(4, 1, FakeFn::new(0x8086, 4, 0x02_00_00));
     let fns = enumerate(&mut bus, 0);
-    let ids: Vec<_> = fns.iter().map(|f| (f.bdf.dev, f.bdf.func, f.device)).collect();
+    let ids: Vec<_> = fns
+        .iter()
+        .map(|f| (f.bdf.dev, f.bdf.func, f.device))
+        .collect();
     assert_eq!(ids, [(3, 0, 1), (3, 2, 2), (4, 0, 3)]);
 }
 
@@ -327,14 +341,21 @@ fn a_bar_that_forgets_its_address_is_refused() {
             self.0.read(f, offset)
         }
         fn write(&mut self, f: Bdf, offset: u16, value: u32) {
-            let v = if offset == BAR0 && value != !0 { value ^ 0x1000 } else { value };
+            let v = if offset == BAR0 && value != !0 {
+                value ^ 0x1000
+            } else {
+                value
+            };
             self.0.write(f, offset, v)
         }
     }
     let mut bus = Forgetful(FakeBus::default().with(0, 0, FakeFn::new(1, 1, 0).mem32(0, 0x1000)));
     let mut fns = enumerate(&mut bus, 0);
     assign(&mut bus, &virt_bridge(), &mut fns, forbid_nothing).unwrap();
-    assert_eq!(fns.get(0).unwrap().bars[0], BarSlot::Refused(BarError::NotTaken));
+    assert_eq!(
+        fns.get(0).unwrap().bars[0],
+        BarSlot::Refused(BarError::NotTaken)
+    );
 }
 
 #[test]
@@ -364,7 +385,10 @@ fn an_all_ones_function_is_harmless() {
     let mut fns = enumerate(&mut bus, 0);
     let f = *fns.get(0).unwrap();
     assert_eq!(f.header, 0x7f);
-    assert!(f.bars.iter().all(|b| *b == BarSlot::Absent), "header 0x7f has no BARs");
+    assert!(
+        f.bars.iter().all(|b| *b == BarSlot::Absent),
+        "header 0x7f has no BARs"
+    );
     assert_eq!(f.pin, 0, "pin 0xff is no pin");
     assert!(f.caps_truncated);
     assign(&mut bus, &virt_bridge(), &mut fns, forbid_nothing).unwrap();
@@ -383,7 +407,11 @@ fn capability_lists_that_loop_or_point_into_the_header() {
     let fns = enumerate(&mut bus, 0);
     let a = fns.get(0).unwrap();
     assert!(a.caps_truncated);
-    assert_eq!(a.vendor_caps().count(), 8, "recorded up to the limit, then cut");
+    assert_eq!(
+        a.vendor_caps().count(),
+        8,
+        "recorded up to the limit, then cut"
+    );
     assert!(fns.get(1).unwrap().caps_truncated);
 }
 
@@ -403,9 +431,7 @@ fn windows_that_overlap_forbidden_memory_are_not_used() {
         base: 0x8000_0000,
         len: 0x800_0000,
     };
-    bridge.add_range(
-        PciRange::from_entry(0x0200_0000, 0x8000_0000, ram).unwrap(),
-    );
+    bridge.add_range(PciRange::from_entry(0x0200_0000, 0x8000_0000, ram).unwrap());
     assert_eq!(
         assign(&mut bus, &bridge, &mut fns, |w| w.overlaps(&ram)),
         Err(AssignError::NoMemoryWindow)
@@ -443,9 +469,15 @@ fn bridge_checks() {
     let b = HostBridge::new(w(0x3000_0000, 0x20_0000), Some(&range(0, 255))).unwrap();
     assert_eq!((b.first_bus, b.last_bus), (0, 1));
     // Space code 0 (configuration) and empty windows are no ranges.
-    let win = Window { base: 0x4000_0000, len: 0x1000 };
+    let win = Window {
+        base: 0x4000_0000,
+        len: 0x1000,
+    };
     assert_eq!(PciRange::from_entry(0, 0, win), None);
-    assert_eq!(PciRange::from_entry(0x0200_0000, 0, Window { base: 0, len: 0 }), None);
+    assert_eq!(
+        PciRange::from_entry(0x0200_0000, 0, Window { base: 0, len: 0 }),
+        None
+    );
     assert_eq!(
         PciRange::from_entry(0x0200_0000, u64::MAX, win),
         None,
@@ -521,7 +553,10 @@ fn malformed_interrupt_maps_stop_cleanly() {
     let mut b = virt_bridge();
     let cells = |v: &[u32]| v.iter().flat_map(|c| c.to_be_bytes()).collect::<Vec<u8>>();
     // Unknown phandle: nothing after it can be delimited.
-    assert_eq!(b.set_interrupt_map(&cells(&[0, 0, 0, 1, 99, 32]), None, 1, |_| None), 0);
+    assert_eq!(
+        b.set_interrupt_map(&cells(&[0, 0, 0, 1, 99, 32]), None, 1, |_| None),
+        0
+    );
     // Truncated specifier.
     assert_eq!(
         b.set_interrupt_map(&cells(&[0, 0, 0, 1, 3]), None, 1, |_| Some((0, 1))),
@@ -529,7 +564,9 @@ fn malformed_interrupt_maps_stop_cleanly() {
     );
     // Absurd cell counts.
     assert_eq!(
-        b.set_interrupt_map(&cells(&[0, 0, 0, 1, 3, 1, 2, 3, 4, 5]), None, 1, |_| Some((9, 1))),
+        b.set_interrupt_map(&cells(&[0, 0, 0, 1, 3, 1, 2, 3, 4, 5]), None, 1, |_| Some(
+            (9, 1)
+        )),
         0
     );
     assert_eq!(
