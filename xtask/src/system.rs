@@ -681,10 +681,13 @@ mod tests {
         let src = generate(&s, |p| std::path::PathBuf::from(format!("/b/{p}")));
         assert!(
             src.contains(
-                r#"class: neuron::device::DeviceClass::Named("goldfish-rtc"), instance: 0"#
+                r#"device: neuron::system::DeviceSel::Window(neuron::device::DeviceClass::Named("goldfish-rtc")), instance: 0"#
             )
         );
-        assert!(src.contains("class: neuron::device::DeviceClass::Other(16), instance: 1"));
+        assert!(src.contains(
+            "device: neuron::system::DeviceSel::Window(neuron::device::DeviceClass::Other(16)), \
+             instance: 1"
+        ));
         let twice = format!(
             "{text}[[task]]\nname = \"b\"\n[[task.grant]]\ndevice = \"goldfish-rtc#0\"\nslot = 1\nrights = []\n"
         );
@@ -693,6 +696,82 @@ mod tests {
                 .unwrap_err()
                 .contains("`goldfish-rtc#0` is granted twice")
         );
+    }
+
+    #[test]
+    fn pci_grants_by_id_or_class_with_a_bar() {
+        let text = "[[task]]\nname = \"blkd\"\n\
+            [[task.grant]]\ndevice = \"virtio-blk#0\"\ntransport = \"mmio\"\nslot = 1\nrights = [\"read\"]\n\
+            [[task.grant]]\ndevice = \"pci:1af4:1042#0\"\nbar = 4\ntransport = \"pci\"\nslot = 1\nrights = [\"read\"]\n\
+            [[task.grant]]\ndevice = \"pci-class:01:00#1\"\nbar = 0\nslot = 2\nrights = [\"read\"]\n";
+        let mmio = parse_for(text, Transport::Mmio).unwrap();
+        let classes: Vec<_> = mmio.tasks[0]
+            .grants
+            .iter()
+            .map(|g| g.class.clone())
+            .collect();
+        assert_eq!(classes, [Class::Blk, Class::Pci(PciSel::Class(1, 0), 0)]);
+        let pci = parse_for(text, Transport::Pci).unwrap();
+        let classes: Vec<_> = pci.tasks[0]
+            .grants
+            .iter()
+            .map(|g| g.class.clone())
+            .collect();
+        assert_eq!(
+            classes,
+            [
+                Class::Pci(PciSel::Id(0x1af4, 0x1042), 4),
+                Class::Pci(PciSel::Class(1, 0), 0)
+            ]
+        );
+        let src = generate(&pci, |p| std::path::PathBuf::from(format!("/b/{p}")));
+        assert!(src.contains(
+            "device: neuron::system::DeviceSel::Pci { sel: neuron::system::PciSel::Id { \
+             vendor: 0x1af4, device: 0x1042 }, bar: 4 }, instance: 0"
+        ));
+        assert!(src.contains(
+            "device: neuron::system::DeviceSel::Pci { sel: neuron::system::PciSel::Class { \
+             class: 0x01, subclass: 0x00 }, bar: 0 }, instance: 1"
+        ));
+        let grant = |device: &str, extra: &str| {
+            parse(&format!(
+                "[[task]]\nname = \"a\"\n[[task.grant]]\ndevice = \"{device}\"\n{extra}slot = 1\nrights = []\n"
+            ))
+        };
+        for (device, extra, why) in [
+            ("pci:1af4:1042#0", "", "needs `bar`"),
+            ("pci:1af4:1042#0", "bar = 6\n", "BARs 0 to 5"),
+            ("pci:1af4:10420#0", "bar = 4\n", "4 hex digits"),
+            ("pci:xyz:1042#0", "bar = 4\n", "4 hex digits"),
+            ("pci-class:1:000#0", "bar = 4\n", "2 hex digits"),
+            ("virtio-blk#0", "bar = 4\n", "`bar` belongs to PCI grants"),
+            (
+                "virtio-blk#0",
+                "transport = \"usb\"\n",
+                "use `mmio` or `pci`",
+            ),
+        ] {
+            let e = grant(device, extra).unwrap_err();
+            assert!(e.contains(why), "{device} {extra}: {e}");
+        }
+        // The same BAR twice is refused; two BARs of one function are not.
+        let twice = format!(
+            "{text}[[task]]\nname = \"b\"\n[[task.grant]]\ndevice = \"pci:1af4:1042#0\"\nbar = 4\nslot = 1\nrights = []\n"
+        );
+        let e = parse_for(&twice, Transport::Pci).unwrap_err();
+        assert!(
+            e.contains("`pci:1af4:1042#0` bar 4 is granted twice"),
+            "{e}"
+        );
+        assert!(
+            parse_for(&twice, Transport::Mmio).is_ok(),
+            "on mmio the first is not granted"
+        );
+        let other_bar = twice.replace(
+            "bar = 4\nslot = 1\nrights = []",
+            "bar = 1\nslot = 1\nrights = []",
+        );
+        assert!(parse_for(&other_bar, Transport::Pci).is_ok());
     }
 
     #[test]
@@ -753,7 +832,10 @@ mod tests {
         let src = generate(&s, |p| std::path::PathBuf::from(format!("/b/{p}")));
         assert!(src.contains(r#"include_bytes!("/b/selftest-client")"#));
         assert!(src.contains(r#"include_bytes!("/b/fault-probe")"#));
-        assert!(src.contains("class: neuron::device::DeviceClass::Rng, instance: 0, rights: 0xf"));
+        assert!(src.contains(
+            "device: neuron::system::DeviceSel::Window(neuron::device::DeviceClass::Rng), \
+             instance: 0, rights: 0xf"
+        ));
         assert!(src.contains("expect: neuron::task::Expect::Killed"));
         assert!(src.contains("expect: neuron::task::Expect::Serve"));
         assert!(src.contains("dma_pages: 16,"));
