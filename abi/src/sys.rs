@@ -198,6 +198,17 @@ pub fn wait(mask: u64, deadline: u64) -> Result<u64, SysError> {
         .map(|r| r.0 as u64)
 }
 
+/// [`wait`], also returning the wake stamp (`a2`): the `instret` value when
+/// the kernel took the interrupt that woke the caller.
+pub fn wait_stamped(mask: u64, deadline: u64) -> Result<crate::notify::Wakeup, SysError> {
+    syscall(Sysno::Wait, mask as usize, deadline as usize, 0, 0)
+        .ok()
+        .map(|r| crate::notify::Wakeup {
+            bits: r.0 as u64,
+            stamp: r.1 as u64,
+        })
+}
+
 /// Takes and returns the pending bits of `mask` without blocking (0: none).
 pub fn poll(mask: u64) -> Result<u64, SysError> {
     syscall(Sysno::Poll, mask as usize, 0, 0, 0)

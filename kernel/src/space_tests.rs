@@ -1038,7 +1038,7 @@ mod fuzz {
                         } else {
                             let bits = w.task.notify.signal(u64::MAX);
                             prop_assert!(bits.is_some());
-                            w.task.wake(bits.unwrap_or(0));
+                            w.task.wake(bits.unwrap_or(0), 0);
                         }
                     }
                     Action::Exit(_) => prop_assert!(false, "exit is never generated"),

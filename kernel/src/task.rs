@@ -113,9 +113,10 @@ impl Task {
     }
 
     /// Ends the task's `wait` with `bits`: it becomes runnable and the call
-    /// returns them.
-    pub fn wake(&mut self, bits: u64) {
-        self.frame.set_return([0, bits as usize, 0, 0]);
+    /// returns them, with `stamp` (the `instret` value when the kernel took
+    /// the interrupt that woke it) in `a2`.
+    pub fn wake(&mut self, bits: u64, stamp: u64) {
+        self.frame.set_return([0, bits as usize, stamp as usize, 0]);
         self.state = State::Runnable;
     }
 
@@ -190,9 +191,37 @@ pub fn next_runnable(states: &[State], current: usize) -> Option<usize> {
         .find(|&i| states[i] == State::Runnable)
 }
 
+/// Whether the timer, armed for `armed` (`u64::MAX`: not armed), must be
+/// reprogrammed (an SBI call) to fire at `want` (`u64::MAX`: never), at
+/// time `now`. It need not be when it is already set there, or when it
+/// fires earlier but still in the future: that interrupt then finds
+/// nothing due, and the scheduler reprograms it. A timer that is due
+/// (`armed <= now`) is always reprogrammed, which also clears its pending
+/// interrupt.
+pub fn timer_needs_programming(armed: u64, want: u64, now: u64) -> bool {
+    armed != want && (armed <= now || armed > want)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_timer_is_programmed_only_when_it_would_fire_late_or_is_due() {
+        const NEVER: u64 = u64::MAX;
+        // Already where it should be.
+        assert!(!timer_needs_programming(500, 500, 100));
+        assert!(!timer_needs_programming(NEVER, NEVER, 100));
+        // Fires earlier than needed, still in the future: left alone.
+        assert!(!timer_needs_programming(500, 900, 100));
+        assert!(!timer_needs_programming(500, NEVER, 100));
+        // Would fire too late, or not at all: programmed.
+        assert!(timer_needs_programming(900, 500, 100));
+        assert!(timer_needs_programming(NEVER, 500, 100));
+        // Due (its interrupt pending or taken): programmed, also to clear it.
+        assert!(timer_needs_programming(100, NEVER, 100));
+        assert!(timer_needs_programming(50, 900, 100));
+    }
 
     #[test]
     fn round_robin_skips_ended_tasks_and_wraps() {

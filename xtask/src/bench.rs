@@ -198,6 +198,33 @@ pub fn run(root: &Path, instructions_only: bool) -> Result<(), String> {
     let ratio_instr = find(&ours_icount, "blk_instr_per_req")?.value
         / find(&base_icount, "blk_instr_per_req")?.value;
     push("blk_instr_per_req_vs_virtio_drivers", ratio_instr, "ratio");
+    // The interrupt path (interrupt-driven reads against polled ones, in
+    // the same run).
+    if !instructions_only {
+        for name in ["blk_irq_read_64k", "blk_poll_read_64k"] {
+            push(name, find(&ours_plain, name)?.value, "MiB/s");
+        }
+        let vs = find(&ours_plain, "blk_irq_read_64k")?.value
+            / find(&ours_plain, "blk_poll_read_64k")?.value;
+        push("blk_irq_vs_poll_64k", vs, "ratio");
+    }
+    for (name, size) in [
+        ("blk_irq_idle_ratio", "4k"),
+        ("blk_irq_idle_ratio_64k", "64k"),
+    ] {
+        let irq = find(&ours_icount, &format!("blk_irq_instr_per_mib_{size}"))?.value;
+        let poll = find(&ours_icount, &format!("blk_poll_instr_per_mib_{size}"))?.value;
+        push(name, irq / poll.max(1.0), "ratio");
+    }
+    // Every run's completions and spurious wakeups count.
+    let all = ours_runs.iter().chain(std::iter::once(&ours_icount));
+    let (mut completions, mut spurious) = (0.0, 0.0);
+    for run in all {
+        completions += find(run, "irq_completions")?.value;
+        spurious += find(run, "irq_spurious")?.value;
+    }
+    push("irq_completions", completions, "completions");
+    push("irq_spurious", spurious, "wakeups");
     out.extend(net_plain);
     out.extend(net_icount);
 
@@ -273,6 +300,37 @@ fn targets(figs: &[Figure]) -> Vec<(String, bool, String)> {
         |v| v < 300.0,
         "< 300",
     );
+    check(
+        "irq_latency: interrupt taken to the waiter's next instruction",
+        get("irq_latency"),
+        |v| v <= 200.0,
+        "<= 200",
+    );
+    check(
+        "irq_ack: the acknowledge call",
+        get("irq_ack"),
+        |v| v <= 110.0,
+        "<= 110",
+    );
+    check(
+        "blk_irq_idle_ratio: instructions per MiB (4 KiB reads), interrupt-driven over polled",
+        get("blk_irq_idle_ratio"),
+        |v| v <= 0.1,
+        "<= 0.1",
+    );
+    check(
+        "blk_irq_vs_poll_64k: throughput, interrupt-driven over polled",
+        get("blk_irq_vs_poll_64k"),
+        |v| v >= 0.9,
+        ">= 0.9",
+    );
+    if let (Some(spurious), Some(completions)) = (get("irq_spurious"), get("irq_completions")) {
+        t.push((
+            "irq_spurious: no wakeup without a cause, over at least 100,000 completions".into(),
+            spurious == 0.0 && completions >= 100_000.0,
+            format!("{spurious} in {completions} completions vs 0 in >= 100000"),
+        ));
+    }
     t
 }
 
@@ -375,9 +433,23 @@ mod tests {
             fig("blk_instr_per_req_vs_virtio_drivers", 1.3),
             fig("null_syscall", 100.0),
             fig("mmio_map", 300.0),
+            fig("irq_latency", 200.0),
+            fig("irq_ack", 120.0),
+            fig("blk_irq_idle_ratio", 0.05),
+            fig("blk_irq_vs_poll_64k", 0.8),
+            fig("irq_spurious", 0.0),
+            fig("irq_completions", 99_999.0),
         ]);
         let met: Vec<bool> = t.iter().map(|x| x.1).collect();
-        assert_eq!(met, [true, false, true, false]);
+        assert_eq!(
+            met,
+            [true, false, true, false, true, false, true, false, false]
+        );
+        let enough = targets(&[fig("irq_spurious", 0.0), fig("irq_completions", 100_000.0)]);
+        assert!(
+            enough[0].1,
+            "0 spurious in 100,000 completions meets the target"
+        );
         let json = to_json(&[fig("a\"b", 1.5)], &t);
         assert!(json.contains("\"name\": \"a\\\"b\", \"value\": 1.5"));
         assert!(json.contains("\"met\": false"));

@@ -110,10 +110,11 @@ fn order(devices: &[Dev]) -> Machine {
 }
 
 /// What the standard system prints without interrupts (no PLIC): the
-/// selftest skips its irq checks and blkd polls.
-const POLLING: [&str; 5] = [
+/// selftest skips its irq checks, and blkd and netd poll.
+const POLLING: [&str; 6] = [
     "neuron: no PLIC for this hart",
     "blkd: no irq capability: polling",
+    "netd: no irq capability: polling",
     "SELFTEST: virtio-blk write ok",
     "SELFTEST: virtio-net dhcp ok",
     "neuron: all tasks ended as expected",

@@ -3,28 +3,32 @@
 
 use mmio_types::DmaRegion;
 use nexus_abi::{MapProt, println, sys};
-use nexus_virtio::{DmaRange, SECTOR_SIZE, VirtioBlk, VirtioMmioWindow};
+use nexus_virtio::{DmaRange, IrqDevice, KernelIrq, SECTOR_SIZE, VirtioBlk, VirtioMmioWindow};
 
 use crate::stats::{SAMPLES, median};
 
 /// Where the bench system description puts the virtio-blk window.
 const BLK_SLOT: usize = 1;
+/// Where it puts the window's irq capability, and the bit it raises.
+const IRQ_SLOT: usize = 3;
+const IRQ_BIT: u32 = 0;
 /// `time` ticks per second on QEMU `virt` (its device tree's
 /// `timebase-frequency`).
-const TIMEBASE: u64 = 10_000_000;
+pub const TIMEBASE: u64 = 10_000_000;
 /// Bytes read per throughput run.
-const TOTAL: usize = 16 << 20;
+pub const TOTAL: usize = 16 << 20;
 /// Throughput runs per request size (the median is reported).
-const RUNS: usize = 3;
+pub const RUNS: usize = 3;
 /// Bound on polls for one request: a device that never answers is an
 /// error, not a hang.
-const MAX_POLLS: u64 = 1 << 32;
+pub const MAX_POLLS: u64 = 1 << 32;
 
-type Blk = VirtioBlk<VirtioMmioWindow>;
+pub type Blk = VirtioBlk<IrqDevice<VirtioMmioWindow, KernelIrq>>;
 
 pub fn run() -> Result<(), &'static str> {
     let token = sys::mmio_map(BLK_SLOT, MapProt::RW).map_err(|_| "mmio_map of blk failed")?;
     let window = VirtioMmioWindow::from_token(token).map_err(|_| "blk window is not 4 KiB")?;
+    let window = IrqDevice::new(window, KernelIrq, IRQ_SLOT, IRQ_BIT).ok_or("bad irq bit")?;
     let queue = DmaRegion::new(sys::dma_alloc(2).map_err(|_| "dma_alloc (queue) failed")?);
     let mut blk = VirtioBlk::new(window, queue).map_err(|_| "virtio-blk initialisation failed")?;
     let mut buf = DmaRegion::new(sys::dma_alloc(16).map_err(|_| "dma_alloc (data) failed")?);
@@ -46,8 +50,10 @@ pub fn run() -> Result<(), &'static str> {
         println!("BENCH: {name} {}.{} MiB/s", m / 10, m % 10);
     }
     instructions_per_request(&mut blk, &buf)?;
+    crate::irq::run(&mut blk, &mut buf)?;
 
     let (window, queue) = blk.into_parts();
+    let (window, KernelIrq) = window.into_parts();
     sys::mmio_unmap(window.unmap()).map_err(|_| "mmio_unmap failed")?;
     for region in [queue, buf] {
         sys::dma_free(region.into_token()).map_err(|_| "dma_free failed")?;

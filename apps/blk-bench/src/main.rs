@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod blk;
+mod irq;
 mod stats;
 mod syscalls;
 

@@ -11,16 +11,22 @@ pub fn median(v: &mut [u64]) -> u64 {
     v[v.len() / 2]
 }
 
-/// Instructions `f` retires, median over [`SAMPLES`] runs, minus what the
-/// two counter reads themselves cost.
-pub fn instructions(mut f: impl FnMut() -> Result<(), &'static str>) -> Result<u64, &'static str> {
+/// What two back-to-back counter reads count (median), to subtract from a
+/// measured window.
+pub fn counter_overhead() -> u64 {
     let mut empty = [0u64; SAMPLES];
     for e in &mut empty {
         let a = sys::instret();
         let b = sys::instret();
         *e = b - a;
     }
-    let overhead = median(&mut empty);
+    median(&mut empty)
+}
+
+/// Instructions `f` retires, median over [`SAMPLES`] runs, minus what the
+/// two counter reads themselves cost.
+pub fn instructions(mut f: impl FnMut() -> Result<(), &'static str>) -> Result<u64, &'static str> {
+    let overhead = counter_overhead();
     let mut samples = [0u64; SAMPLES];
     for s in &mut samples {
         let a = sys::instret();

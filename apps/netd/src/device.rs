@@ -66,6 +66,11 @@ impl<T: NetTransport> Nic<T> {
         &self.net
     }
 
+    /// The driver, to wait for its interrupt.
+    pub fn driver_mut(&mut self) -> &mut VirtioNet<T> {
+        &mut self.net
+    }
+
     /// The frame counts so far.
     pub fn stats(&self) -> LinkStats {
         self.stats

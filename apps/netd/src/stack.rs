@@ -269,6 +269,11 @@ impl<'a, T: NetTransport> Netd<'a, T> {
         &self.nic
     }
 
+    /// The card, to wait for its interrupt.
+    pub fn nic_mut(&mut self) -> &mut Nic<T> {
+        &mut self.nic
+    }
+
     /// The address in use, if any yet.
     pub fn address(&self) -> Option<Address> {
         self.address

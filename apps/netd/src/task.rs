@@ -7,13 +7,16 @@ use mmio_types::DmaRegion;
 use netd::device::Mac;
 use netd::{Netd, Source, Storage, SystemInfo};
 use nexus_abi::{CapKind, MapProt, println, sys};
-use nexus_virtio::{VirtioMmioWindow, VirtioNet};
+use nexus_virtio::{IrqDevice, IrqError, KernelIrq, VirtioMmioWindow, VirtioNet};
 use static_cell::ConstStaticCell;
 
 nexus_abi::entry!(main);
 
 /// Where system.toml puts the virtio-net window.
 const NET_SLOT: usize = 1;
+/// Where it puts the window's irq capability, and the bit that raises.
+const IRQ_SLOT: usize = 2;
+const IRQ_BIT: u32 = 0;
 /// Pages of the receive queue and its buffers.
 const RX_PAGES: usize = 8;
 /// Pages of the transmit queue and its buffers.
@@ -45,6 +48,7 @@ fn run() -> Result<core::convert::Infallible, &'static str> {
     let token =
         sys::mmio_map(NET_SLOT, MapProt::RW).map_err(|_| "mmio_map of the net window failed")?;
     let window = VirtioMmioWindow::from_token(token).map_err(|_| "the net window is not 4 KiB")?;
+    let window = IrqDevice::new(window, KernelIrq, IRQ_SLOT, IRQ_BIT).ok_or("bad irq bit")?;
     let rx = DmaRegion::new(sys::dma_alloc(RX_PAGES).map_err(|_| "dma_alloc for rx failed")?);
     let tx = DmaRegion::new(sys::dma_alloc(TX_PAGES).map_err(|_| "dma_alloc for tx failed")?);
     let net = match VirtioNet::new(window, rx, tx) {
@@ -63,6 +67,21 @@ fn run() -> Result<core::convert::Infallible, &'static str> {
     );
     let start = sys::time();
     let seed = start ^ u64::from_be_bytes([0, 0, m[0], m[1], m[2], m[3], m[4], m[5]]);
+    // Interrupt-driven when the device's interrupt is granted; otherwise
+    // (no capability, or no interrupt controller) it polls.
+    let mut interrupts = sys::cap_info(IRQ_SLOT).is_ok_and(|c| c.kind == CapKind::Irq);
+    let mut net = net;
+    if interrupts && net.set_interrupts(true).is_err() {
+        interrupts = false;
+    }
+    println!(
+        "netd: {}",
+        if interrupts {
+            "interrupt-driven"
+        } else {
+            "no irq capability: polling"
+        }
+    );
     let mut netd = Netd::new(net, STORAGE.take(), start / TICKS_PER_MS, seed);
     let mut leased = false;
     let mut serving = false;
@@ -106,33 +125,65 @@ fn run() -> Result<core::convert::Infallible, &'static str> {
             return Err("the virtio-net device broke the queue protocol");
         }
         if !events.busy {
-            idle(&mut netd);
+            if interrupts {
+                if let Err(e) = sleep(&mut netd) {
+                    println!("netd: {e}; polling from now on");
+                    interrupts = false;
+                }
+            } else {
+                idle(&mut netd);
+            }
         }
     }
 }
 
-/// The longest idle wait between rounds, in `time` ticks (1 ms): how late
-/// a frame that arrives during the wait may be noticed.
+/// The longest idle wait between rounds when polling, in `time` ticks
+/// (1 ms): how late a frame that arrives during the wait may be noticed.
 const IDLE_MAX_TICKS: u64 = TICKS_PER_MS;
-/// The notification bit netd waits on. Nothing is bound to it yet (the
-/// driver polls), so a wait on it is a sleep until its deadline; once the
-/// device's interrupt is granted on this bit, the same wait ends as soon as
-/// a frame arrives.
-const WAKE_BIT: u64 = 1;
+/// The longest sleep when interrupt-driven (1 s): a frame wakes netd at
+/// once; this only bounds how long a lost interrupt could go unnoticed.
+const SLEEP_MAX_TICKS: u64 = 1000 * TICKS_PER_MS;
+/// The notification bit netd sleeps on while polling: nothing raises it,
+/// so a wait on it is a sleep until its deadline.
+const WAKE_BIT: u64 = 1 << 1;
 
-/// Waits between rounds with nothing to do: blocks until the stack's next
-/// timer is due or [`IDLE_MAX_TICKS`] pass, whichever is first. Blocking
-/// (rather than yielding) lets the hart sleep while nothing happens.
-fn idle<T: nexus_virtio::net::NetTransport>(netd: &mut Netd<'_, T>) {
+type Net = IrqDevice<VirtioMmioWindow, KernelIrq>;
+
+/// Ticks until the stack's next timer is due, at most `max`.
+fn due(netd: &mut Netd<'_, Net>, now: u64, max: u64) -> u64 {
+    netd.poll_delay_ms(now / TICKS_PER_MS)
+        .map_or(max, |ms| ms.saturating_mul(TICKS_PER_MS).min(max))
+}
+
+/// Waits between rounds with nothing to do, polling: blocks until the
+/// stack's next timer is due or [`IDLE_MAX_TICKS`] pass, whichever is
+/// first. Blocking (rather than yielding) lets the hart sleep meanwhile.
+fn idle(netd: &mut Netd<'_, Net>) {
     let now = sys::time();
-    let due = netd
-        .poll_delay_ms(now / TICKS_PER_MS)
-        .map_or(IDLE_MAX_TICKS, |ms| ms.saturating_mul(TICKS_PER_MS));
+    let due = due(netd, now, IDLE_MAX_TICKS);
     if due == 0 {
         return;
     }
     // `TimedOut` is the expected outcome of this wait.
-    let _ = sys::wait(WAKE_BIT, now + due.min(IDLE_MAX_TICKS));
+    let _ = sys::wait(WAKE_BIT, now + due);
+}
+
+/// Waits between rounds with nothing to do, interrupt-driven: sleeps until
+/// the device interrupts or the stack's next timer is due. An interrupt is
+/// acknowledged at the device (with the bits read from `InterruptStatus`)
+/// before its line is re-armed; the next round then takes what it
+/// announced.
+fn sleep(netd: &mut Netd<'_, Net>) -> Result<(), IrqError> {
+    let now = sys::time();
+    let due = due(netd, now, SLEEP_MAX_TICKS);
+    if due == 0 {
+        return Ok(());
+    }
+    match netd.nic_mut().driver_mut().wait_interrupt(now + due) {
+        Ok(pending) => pending.acknowledge().rearm().map(drop),
+        Err(IrqError::TimedOut) => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// What netd can see of the system: itself and its own capabilities (the

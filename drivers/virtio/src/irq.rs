@@ -24,7 +24,7 @@
 use core::fmt;
 
 use nexus_abi::SysError;
-use nexus_abi::notify::NO_DEADLINE;
+use nexus_abi::notify::{NO_DEADLINE, Wakeup};
 
 use crate::device::Transport;
 use crate::queue::QueueAreas;
@@ -34,7 +34,7 @@ use crate::status::{DeviceStatus, InterruptStatus};
 /// ([`KernelIrq`]), a fake's in host tests.
 pub trait IrqSys {
     /// `wait(mask, deadline)`: the bits of `mask` that ended the wait.
-    fn wait(&mut self, mask: u64, deadline: u64) -> Result<u64, SysError>;
+    fn wait(&mut self, mask: u64, deadline: u64) -> Result<Wakeup, SysError>;
     /// `irq_ack(slot)`: unmask the line of the irq capability in `slot`.
     fn irq_ack(&mut self, slot: usize) -> Result<(), SysError>;
 }
@@ -47,8 +47,8 @@ pub struct KernelIrq;
 #[cfg(target_arch = "riscv64")]
 impl IrqSys for KernelIrq {
     #[inline]
-    fn wait(&mut self, mask: u64, deadline: u64) -> Result<u64, SysError> {
-        nexus_abi::sys::wait(mask, deadline)
+    fn wait(&mut self, mask: u64, deadline: u64) -> Result<Wakeup, SysError> {
+        nexus_abi::sys::wait_stamped(mask, deadline)
     }
 
     #[inline]
@@ -119,8 +119,11 @@ impl<T: Transport, S: IrqSys> IrqDevice<T, S> {
     /// Blocks until the line fires (or `time` reaches `deadline`;
     /// [`NO_DEADLINE`] waits for ever).
     pub fn wait(&mut self, deadline: u64) -> Result<Pending<'_, T, S>, IrqError> {
-        self.sys.wait(1 << self.bit, deadline)?;
-        Ok(Pending { dev: self })
+        let woke = self.sys.wait(1 << self.bit, deadline)?;
+        Ok(Pending {
+            dev: self,
+            stamp: woke.stamp,
+        })
     }
 
     /// [`IrqDevice::wait`] without a deadline.
@@ -139,9 +142,17 @@ impl<T: Transport, S: IrqSys> IrqDevice<T, S> {
 #[must_use = "the line stays masked until the device is acknowledged and the line re-armed"]
 pub struct Pending<'a, T: Transport, S: IrqSys> {
     dev: &'a mut IrqDevice<T, S>,
+    stamp: u64,
 }
 
 impl<'a, T: Transport, S: IrqSys> Pending<'a, T, S> {
+    /// The `instret` value when the kernel took the interrupt that ended
+    /// the wait (0 if the wait did not block): `instret` now minus this is
+    /// the interrupt's delivery latency in instructions.
+    pub fn stamp(&self) -> u64 {
+        self.stamp
+    }
+
     /// Reads `InterruptStatus` and writes the same bits to `InterruptACK`:
     /// the device stops asserting its interrupt for those causes. Returns
     /// the proof, which carries the causes read.
@@ -240,5 +251,12 @@ impl<T: crate::blk_driver::BlkTransport, S> crate::blk_driver::BlkTransport for 
     #[inline]
     fn blk_capacity(&self) -> u64 {
         self.device.blk_capacity()
+    }
+}
+
+impl<T: crate::net::NetTransport, S> crate::net::NetTransport for IrqDevice<T, S> {
+    #[inline]
+    fn net_mac(&self) -> [u8; 6] {
+        self.device.net_mac()
     }
 }

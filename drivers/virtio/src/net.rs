@@ -165,6 +165,17 @@ impl NetTransport for VirtioMmioWindow {
     }
 }
 
+impl<T: NetTransport, S: crate::irq::IrqSys> VirtioNet<crate::irq::IrqDevice<T, S>> {
+    /// Blocks until the device interrupts (or `time` reaches `deadline`);
+    /// see [`crate::irq`] for what to do with the token.
+    pub fn wait_interrupt(
+        &mut self,
+        deadline: u64,
+    ) -> Result<crate::irq::Pending<'_, T, S>, crate::irq::IrqError> {
+        self.transport.wait(deadline)
+    }
+}
+
 /// Why a virtio-net operation failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NetError {
@@ -541,6 +552,15 @@ impl<T: NetTransport> VirtioNet<T> {
         {
             return Err(self.give_up(NetError::Broken));
         }
+        Ok(())
+    }
+
+    /// Asks the device to interrupt (or not) when it uses a buffer of
+    /// either queue (the available rings' `NO_INTERRUPT` hint; off after
+    /// [`new`](Self::new)).
+    pub fn set_interrupts(&mut self, on: bool) -> Result<(), NetError> {
+        self.rx.set_interrupts(on)?;
+        self.tx.set_interrupts(on)?;
         Ok(())
     }
 

@@ -6,7 +6,7 @@ mod common;
 
 use common::FakeBlk;
 use nexus_abi::SysError;
-use nexus_abi::notify::NO_DEADLINE;
+use nexus_abi::notify::{NO_DEADLINE, Wakeup};
 use nexus_virtio::{DmaRange, InterruptStatus, IrqDevice, IrqError, IrqSys, VirtioBlk};
 
 const SECTORS: usize = 64;
@@ -20,16 +20,22 @@ struct FakeKernel {
     masked: bool,
     waits: usize,
     acks: usize,
+    /// The stamp of the last wakeup (each one counts up).
+    stamps: u64,
 }
 
 impl IrqSys for &mut FakeKernel {
-    fn wait(&mut self, mask: u64, deadline: u64) -> Result<u64, SysError> {
+    fn wait(&mut self, mask: u64, deadline: u64) -> Result<Wakeup, SysError> {
         assert_eq!(mask, 1 << BIT, "waits on its own bit");
         self.waits += 1;
         let asserted = self.device.state().isr != 0;
         if asserted && !self.masked {
             self.masked = true;
-            return Ok(mask);
+            self.stamps += 1;
+            return Ok(Wakeup {
+                bits: mask,
+                stamp: self.stamps,
+            });
         }
         // Nothing would ever wake it: only a deadline ends the wait.
         assert_ne!(deadline, NO_DEADLINE, "a wait that would hang for ever");
@@ -57,6 +63,7 @@ fn each_completion_is_one_interrupt_acknowledged_in_order() {
         masked: false,
         waits: 0,
         acks: 0,
+        stamps: 0,
     };
     let mem = fake.alloc(1);
     let dev = IrqDevice::new(fake.clone(), &mut kernel, SLOT, BIT).unwrap();
@@ -70,7 +77,9 @@ fn each_completion_is_one_interrupt_acknowledged_in_order() {
                 DmaRange::new(&buf, 0, 512).unwrap(),
             )
             .unwrap();
-        let acked = blk.wait_interrupt(NO_DEADLINE).unwrap().acknowledge();
+        let pending = blk.wait_interrupt(NO_DEADLINE).unwrap();
+        assert_eq!(pending.stamp(), sector + 1, "the wakeup's stamp");
+        let acked = pending.acknowledge();
         assert_eq!(
             acked.status(),
             InterruptStatus::USED_BUFFER,
@@ -102,6 +111,7 @@ fn no_interrupt_means_a_deadline_not_a_hang() {
         masked: false,
         waits: 0,
         acks: 0,
+        stamps: 0,
     };
     let mem = fake.alloc(1);
     let dev = IrqDevice::new(fake.clone(), &mut kernel, SLOT, BIT).unwrap();
@@ -122,6 +132,7 @@ fn a_bit_beyond_the_notification_word_is_refused() {
         masked: false,
         waits: 0,
         acks: 0,
+        stamps: 0,
     };
     assert!(IrqDevice::new(fake, &mut kernel, SLOT, 64).is_none());
 }

@@ -95,7 +95,8 @@ pub fn kmain(hartid: usize, dtb: usize, specs: &'static [TaskSpec]) -> ! {
     }
     // A system whose only tasks that end were refused is judged now.
     k.judge();
-    cpu::set_timer_in(k.quantum);
+    let now = cpu::now();
+    k.set_timer(now.wrapping_add(k.quantum), now);
     let first = k.schedule(MAX_TASKS - 1);
     // SAFETY: `first` is the frame of the task just made current, in
     // kernel memory that lives as long as the kernel; the trap entry saves

@@ -130,25 +130,22 @@ pub fn wait_for_interrupt() {
     riscv::asm::wfi();
 }
 
+/// The `instret` CSR: instructions retired (exact under QEMU's `-icount`).
+/// Stamps the interrupt that wakes a waiting task (`wait` returns it).
+#[inline(always)]
+pub fn instret() -> u64 {
+    riscv::register::instret::read64()
+}
+
 /// The `time` CSR.
 pub fn now() -> u64 {
     time::read64()
-}
-
-/// Arms the timer to fire `ticks` from now.
-pub fn set_timer_in(ticks: u64) {
-    set_timer_at(now().wrapping_add(ticks));
 }
 
 /// Arms the timer to fire when `time` reaches `at` (this also clears a
 /// pending timer interrupt).
 pub fn set_timer_at(at: u64) {
     let _ = sbi_rt::set_timer(at);
-}
-
-/// Arms no timer interrupt at all (the deadline is the end of time).
-pub fn disarm_timer() {
-    let _ = sbi_rt::set_timer(u64::MAX);
 }
 
 /// Ends the machine: QEMU exits 0 if `ok`, otherwise with `code` (1..255).

@@ -7,7 +7,10 @@ use crate::device::DeviceTable;
 use crate::notify::{Claimed, IrqTable};
 use crate::pagetable::PageTable;
 use crate::pci::Functions;
-use crate::task::{Expect, MAX_TASKS, State, Task, TrapFrame, Verdict, next_runnable, verdict};
+use crate::task::{
+    Expect, MAX_TASKS, State, Task, TrapFrame, Verdict, next_runnable, timer_needs_programming,
+    verdict,
+};
 
 use super::console::kprintln;
 use super::cpu;
@@ -29,6 +32,8 @@ pub struct Kernel {
     pub kernel_pt: Option<PageTable>,
     /// Timer ticks per time slice.
     pub quantum: u64,
+    /// When the timer was last programmed to fire (`u64::MAX`: never).
+    pub timer: u64,
     /// Boot-time failures: refused programs, unresolvable grants.
     pub boot_failures: usize,
     /// The page-table root in `satp` (0 before the first task runs).
@@ -81,6 +86,7 @@ static KERNEL: Global = Global(UnsafeCell::new(Kernel {
     mem: PhysMemory::new(0, 0),
     kernel_pt: None,
     quantum: 0,
+    timer: u64::MAX,
     boot_failures: 0,
     active_root: 0,
     judged: false,
@@ -189,7 +195,12 @@ impl Kernel {
             if !states.contains(&State::Blocked) {
                 self.finish()
             }
-            self.idle();
+            if let Some(i) = self.idle() {
+                // The one task made runnable, by its interrupt: the timer
+                // already fires no later than any deadline left (see
+                // `set_timer`), and there is no other task to slice with.
+                return self.enter(i);
+            }
         }
     }
 
@@ -214,11 +225,10 @@ impl Kernel {
             .iter()
             .enumerate()
             .any(|(j, s)| j != i && *s == State::Runnable);
-        let slice = others.then(|| cpu::now().wrapping_add(self.quantum));
-        match [slice, self.next_deadline()].into_iter().flatten().min() {
-            Some(at) => cpu::set_timer_at(at),
-            None => cpu::disarm_timer(),
-        }
+        let now = cpu::now();
+        let slice = others.then(|| now.wrapping_add(self.quantum));
+        let want = [slice, self.next_deadline()].into_iter().flatten().min();
+        self.set_timer(want.unwrap_or(u64::MAX), now);
         self.enter(i)
     }
 
@@ -234,36 +244,58 @@ impl Kernel {
 
     /// Every task blocked: sleep until an interrupt is pending (a deadline
     /// arms the timer), then deliver what woke the hart.
-    fn idle(&mut self) {
-        match self.next_deadline() {
-            Some(at) => cpu::set_timer_at(at),
-            None => cpu::disarm_timer(),
-        }
+    /// Returns the task woken if exactly one was, by an interrupt.
+    fn idle(&mut self) -> Option<usize> {
+        self.set_timer(self.next_deadline().unwrap_or(u64::MAX), cpu::now());
         cpu::wait_for_interrupt();
-        self.external_interrupts();
-        self.expire_deadlines();
+        // The hart took no trap: the instruction after `wfi` is where the
+        // interrupt entered the kernel.
+        let (woken, count) = self.external_interrupts(cpu::instret());
+        // The timer fires no later than the nearest deadline, so none can
+        // have passed before it is due.
+        let timed_out = cpu::now() >= self.timer && self.expire_deadlines() > 0;
+        woken.filter(|_| count == 1 && !timed_out)
+    }
+
+    /// Makes the timer fire no later than `want` (`u64::MAX`: never),
+    /// reprogramming it (an SBI call, hundreds of instructions) only when
+    /// [`timer_needs_programming`] says so.
+    pub fn set_timer(&mut self, want: u64, now: u64) {
+        if timer_needs_programming(self.timer, want, now) {
+            cpu::set_timer_at(want);
+            self.timer = want;
+        }
     }
 
     /// Wakes, with `TimedOut`, every blocked task whose deadline passed.
-    pub fn expire_deadlines(&mut self) {
+    /// Returns how many.
+    pub fn expire_deadlines(&mut self) -> usize {
         let now = cpu::now();
+        let mut woken = 0;
         for t in self.tasks.iter_mut().flatten() {
             if t.state == State::Blocked && t.notify.expire(now) {
                 t.time_out();
+                woken += 1;
             }
         }
+        woken
     }
 
     /// Claims every pending source from the PLIC. A bound, armed line is
     /// masked until its owner's `irq_ack` and raises the owner's bit, which
-    /// may wake it; anything else is masked. Returns the last task woken.
-    pub fn external_interrupts(&mut self) -> Option<usize> {
-        let plic = self.plic?;
-        let mut woken = None;
+    /// may wake it; anything else is masked. Returns the last task woken
+    /// and how many were.
+    /// `stamp` is the `instret` value when the kernel took the interrupt;
+    /// a task it wakes gets it from `wait` (`a2`), for latency figures.
+    pub fn external_interrupts(&mut self, stamp: u64) -> (Option<usize>, usize) {
+        let Some(plic) = self.plic else {
+            return (None, 0);
+        };
+        let (mut woken, mut count) = (None, 0);
         loop {
             let source = plic.claim();
             if source == 0 {
-                return woken;
+                return (woken, count);
             }
             // Complete first (a PLIC ignores the completion of a disabled
             // source), then mask: the line stays quiet until acknowledged.
@@ -273,16 +305,17 @@ impl Kernel {
                 && let Some(task) = self.tasks.get_mut(owner).and_then(Option::as_mut)
                 && let Some(ready) = task.notify.signal(bits)
             {
-                task.wake(ready);
+                task.wake(ready, stamp);
                 woken = Some(owner);
+                count += 1;
             }
         }
     }
 
     /// An external interrupt arrived while a task ran (its registers saved
     /// in `saved`): deliver it, and switch at once to a task it woke.
-    pub fn interrupted(&mut self, saved: *mut TrapFrame) -> Next {
-        match self.external_interrupts() {
+    pub fn interrupted(&mut self, saved: *mut TrapFrame, stamp: u64) -> Next {
+        match self.external_interrupts(stamp).0 {
             Some(woken) if woken != self.current => {
                 let states = self.states();
                 Next {
@@ -344,10 +377,18 @@ impl Kernel {
 
     /// Leaves the current task, whose registers were saved in `saved`, for
     /// the next runnable one.
+    /// When that is the same task again (it blocked and its interrupt woke
+    /// it before anything else ran), its other registers and `sepc` are
+    /// still live: the trap entry only restores what it saved.
     pub fn switch(&mut self, saved: *mut TrapFrame) -> Next {
-        Next {
-            resume: self.schedule(self.current),
-            save: saved,
+        let resume = self.schedule(self.current);
+        if core::ptr::eq(resume, saved) {
+            Next::same(saved)
+        } else {
+            Next {
+                resume,
+                save: saved,
+            }
         }
     }
 

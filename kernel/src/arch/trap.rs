@@ -98,6 +98,7 @@ extern "C" fn neuron_user_trap_slow(
 #[cold]
 #[inline(never)]
 fn other_trap(k: &mut Kernel, saved: *mut TrapFrame) -> Next {
+    let stamp = cpu::instret();
     let cause = cpu::cause();
     let cur = k.current;
     if cause.interrupt {
@@ -108,7 +109,7 @@ fn other_trap(k: &mut Kernel, saved: *mut TrapFrame) -> Next {
             return k.switch(saved);
         }
         if cause.code == EXTERNAL_INTERRUPT {
-            return k.interrupted(saved);
+            return k.interrupted(saved, stamp);
         }
         return Next::same(saved);
     }
