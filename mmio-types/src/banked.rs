@@ -15,7 +15,7 @@
 //!   declaration: a bank's author writes no code that could select wrongly;
 //! - a [`Selected`] guard, obtained by selecting, holds the unique borrow of
 //!   the register block, so the selection cannot change while it lives. It
-//!   opens the bank's registers ([`banked!`](crate::banked),
+//!   opens the bank's registers ([`banked!`](crate::banked!),
 //!   [`Selected::bank`]) and leaves every unbanked register usable
 //!   ([`Selected::regs`]).
 //!
@@ -77,13 +77,17 @@ where
         self.raw_write(merge(current.into_raw(), new.into_raw(), M));
     }
 
-    /// Sets the selector bits to `value` (within the mask), keeping the others.
+    /// Sets the selector bits to `value` (within the mask), keeping the
+    /// others: one read, and one write unless the bits already are `value`.
     #[doc(hidden)]
     #[inline(always)]
     pub fn __select_bits(&mut self, value: u64) {
         let current = self.read().into_raw();
         let value = <<F as Readable>::Read as RegisterValue>::Raw::from_u64(value);
-        self.raw_write(merge(value, current, M));
+        let wanted = merge(value, current, M);
+        if wanted != current {
+            self.raw_write(wanted);
+        }
     }
 }
 
@@ -92,11 +96,7 @@ impl<F: Writable, const M: u64> UniqueMmioPointer<'_, Selector<F, M>> {
     fn raw_write(&mut self, raw: <F::Write as RegisterValue>::Raw) {
         // SAFETY: the pointer's contract; `Selector` and every register type
         // are `repr(transparent)` over the raw integer.
-        unsafe {
-            self.raw()
-                .cast::<<F::Write as RegisterValue>::Raw>()
-                .write_volatile(raw)
-        }
+        unsafe { crate::io::write(self.raw().cast::<<F::Write as RegisterValue>::Raw>(), raw) }
     }
 
     /// Writes `index` to the whole selector register (whose mask covers it).
@@ -115,7 +115,7 @@ impl<F: Writable, const M: u64> UniqueMmioPointer<'_, Selector<F, M>> {
 }
 
 /// A register (with access type `F`) that belongs to bank `B`: reachable
-/// only through a [`Selected<B>`] guard, with [`banked!`](crate::banked)
+/// only through a [`Selected<B>`] guard, with [`banked!`](crate::banked!)
 /// or [`banked_shared!`](crate::banked_shared).
 #[repr(transparent)]
 pub struct Banked<B, F> {
@@ -389,7 +389,8 @@ macro_rules! bank {
 /// declares the union type `Dlab` (the type of field `slot` of `Uart`, with
 /// no accessors of its own) and the banks `Normal` and `Divisor`. Selecting
 /// one sets the selector bits of field `lcr` (a [`Selector`]) to its value
-/// by read-modify-write, keeping the other bits. The values must lie inside
+/// by read-modify-write, keeping the other bits (no write if the bits
+/// already hold the value). The values must lie inside
 /// the selector's mask and differ (checked at compile time).
 ///
 /// ```

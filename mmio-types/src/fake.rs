@@ -16,7 +16,7 @@ use crate::token::MapToken;
 /// Page size of the pool.
 const PAGE: usize = 4096;
 /// Number of pages in the pool (one per fake device, for the whole process).
-const PAGES: usize = 64;
+const PAGES: usize = 256;
 
 #[repr(C, align(4096))]
 struct Page(UnsafeCell<[u8; PAGE]>);
@@ -36,6 +36,27 @@ static POOL: Pool = Pool {
     next: AtomicUsize::new(0),
 };
 
+/// A fresh page of the pool, and the token of its first `len` bytes.
+///
+/// # Panics
+///
+/// If the pool (256 pages per process) is exhausted.
+pub(crate) fn take_page(len: usize) -> (NonNull<u8>, MapToken) {
+    let index = POOL
+        .next
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |next| {
+            (next < PAGES).then_some(next + 1)
+        })
+        .expect("fake device pool exhausted (256 pages per process)");
+    let base = NonNull::new(POOL.pages[index].0.get().cast::<u8>()).expect("static is non-null");
+    // SAFETY: 1. the page is static memory, live for the whole process and
+    // valid for volatile accesses; 2. it is 4096-aligned (`Page`'s repr);
+    // 3. it was never handed out before, and the device side only touches it
+    // through raw-pointer volatile accesses, as a device would.
+    let token = unsafe { MapToken::new(base, len) };
+    (base, token)
+}
+
 /// The device side of a RAM-backed register window.
 #[derive(Debug)]
 pub struct FakeDevice {
@@ -49,23 +70,11 @@ impl FakeDevice {
     ///
     /// # Panics
     ///
-    /// If `len` is 0 or larger than a page, or the pool (64 pages per
+    /// If `len` is 0 or larger than a page, or the pool (256 pages per
     /// process) is exhausted.
     pub fn new(len: usize) -> (FakeDevice, MapToken) {
         assert!(len > 0 && len <= PAGE, "a fake device is 1..=4096 bytes");
-        let index = POOL
-            .next
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |next| {
-                (next < PAGES).then_some(next + 1)
-            })
-            .expect("fake device pool exhausted (64 pages per process)");
-        let base =
-            NonNull::new(POOL.pages[index].0.get().cast::<u8>()).expect("static is non-null");
-        // SAFETY: 1. the page is static memory, live for the whole process and
-        // valid for volatile accesses; 2. it is 4096-aligned (`Page`'s repr);
-        // 3. it was never handed out before, and the device side only touches it
-        // through raw-pointer volatile accesses, as a device would.
-        let token = unsafe { MapToken::new(base, len) };
+        let (base, token) = take_page(len);
         (FakeDevice { base, len }, token)
     }
 

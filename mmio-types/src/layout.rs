@@ -61,7 +61,7 @@ impl<T: ?Sized + core::ops::Deref> NotDeref for T {}
 /// - the struct does not implement `Deref`.
 ///
 /// The optional `at OFFSET in WINDOW, ...` clause declares the windows the
-/// block is used in ([`place!`]), e.g. `in 0x1000` for a block at the start
+/// block is used in ([`place!`](crate::place!)), e.g. `in 0x1000` for a block at the start
 /// of a 4 KiB window.
 ///
 /// ```

@@ -6,8 +6,8 @@
 //! `Send` or `Sync` (a register handle stays on the thread that owns the
 //! window), and there is no way to build either from a reference or an
 //! address in safe code: they come from an [`MmioWindow`](crate::MmioWindow)
-//! only, and from each other by projection to a field ([`field!`],
-//! [`field_shared!`]) or to an array element ([`get`](UniqueMmioPointer::get)).
+//! only, and from each other by projection to a field ([`field!`](crate::field!),
+//! [`field_shared!`](crate::field_shared!)) or to an array element ([`get`](UniqueMmioPointer::get)).
 
 use core::fmt;
 use core::marker::PhantomData;
@@ -15,6 +15,7 @@ use core::ptr::NonNull;
 
 use crate::access::{PureReadable, Readable, Writable};
 use crate::block::RegisterBlock;
+use crate::io;
 use crate::value::RegisterValue;
 
 /// Unique access to registers of type `T` for `'a`: like `&'a mut T`, but
@@ -118,11 +119,7 @@ impl<F: Readable> UniqueMmioPointer<'_, F> {
         // SAFETY: the pointer's contract: the register is live, aligned and
         // ours; every register type is `repr(transparent)` over the raw
         // integer of its value, which any bit pattern is valid for.
-        let raw = unsafe {
-            self.ptr
-                .cast::<<F::Read as RegisterValue>::Raw>()
-                .read_volatile()
-        };
+        let raw = unsafe { io::read(self.ptr.cast::<<F::Read as RegisterValue>::Raw>().as_ptr()) };
         F::Read::from_raw(raw)
     }
 }
@@ -133,9 +130,10 @@ impl<F: Writable> UniqueMmioPointer<'_, F> {
     pub fn write(&mut self, value: F::Write) {
         // SAFETY: as in `read`; the pointer is unique, so writing is allowed.
         unsafe {
-            self.ptr
-                .cast::<<F::Write as RegisterValue>::Raw>()
-                .write_volatile(value.into_raw())
+            io::write(
+                self.ptr.cast::<<F::Write as RegisterValue>::Raw>().as_ptr(),
+                value.into_raw(),
+            )
         }
     }
 }
@@ -156,11 +154,7 @@ impl<F: PureReadable> SharedMmioPointer<'_, F> {
     pub fn read(&self) -> F::Read {
         // SAFETY: as in `UniqueMmioPointer::read`; the read has no side
         // effects, so concurrent shared readers cannot observe each other.
-        let raw = unsafe {
-            self.ptr
-                .cast::<<F::Read as RegisterValue>::Raw>()
-                .read_volatile()
-        };
+        let raw = unsafe { io::read(self.ptr.cast::<<F::Read as RegisterValue>::Raw>().as_ptr()) };
         F::Read::from_raw(raw)
     }
 }

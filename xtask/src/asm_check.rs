@@ -35,8 +35,8 @@ pub fn run(workspace_root: &Path) -> Result<Vec<String>, String> {
     let asm_path = build(workspace_root)?;
     let asm = fs::read_to_string(&asm_path)
         .map_err(|e| format!("asm-check: cannot read {}: {e}", asm_path.display()))?;
-    let counts = count_probes(&asm);
-    let (lines, failures) = report(&counts)?;
+    let bodies = probe_bodies(&asm);
+    let (lines, failures) = report(&bodies)?;
     for line in &lines {
         println!("{line}");
     }
@@ -82,13 +82,24 @@ fn build(root: &Path) -> Result<PathBuf, String> {
 }
 
 /// Instruction count of every `probe_*` function in `asm`.
+#[cfg(test)]
+fn count_probes(asm: &str) -> BTreeMap<String, usize> {
+    probe_bodies(asm)
+        .into_iter()
+        .map(|(name, body)| (name, body.len()))
+        .collect()
+}
+
+/// The instructions of every `probe_*` function in `asm`, with local
+/// labels (`.LBB3_1`) renamed by order of appearance so that two bodies
+/// compare equal when their code is the same.
 ///
 /// rustc merges identical functions into aliases (`probe_a = probe_b` or
-/// `.set probe_a, probe_b`); an alias gets its target's count.
-fn count_probes(asm: &str) -> BTreeMap<String, usize> {
-    let mut counts = BTreeMap::new();
+/// `.set probe_a, probe_b`); an alias gets its target's body.
+fn probe_bodies(asm: &str) -> BTreeMap<String, Vec<String>> {
+    let mut bodies = BTreeMap::new();
     let mut aliases = Vec::new();
-    let mut current: Option<(String, usize)> = None;
+    let mut current: Option<(String, Vec<String>)> = None;
     for line in asm.lines() {
         let text = strip_comment(line).trim();
         if let Some((alias, target)) = alias_of(text) {
@@ -97,37 +108,64 @@ fn count_probes(asm: &str) -> BTreeMap<String, usize> {
         }
         if let Some(label) = text.strip_suffix(':') {
             if label.starts_with(PREFIX) && !line.starts_with(char::is_whitespace) {
-                if let Some((name, n)) = current.take() {
-                    counts.insert(name, n);
+                if let Some((name, body)) = current.take() {
+                    bodies.insert(name, body);
                 }
-                current = Some((label.to_string(), 0));
+                current = Some((label.to_string(), Vec::new()));
             } else if !label.starts_with(".L") {
                 // Another global symbol: the probe before it has ended.
-                if let Some((name, n)) = current.take() {
-                    counts.insert(name, n);
+                if let Some((name, body)) = current.take() {
+                    bodies.insert(name, body);
                 }
             }
             continue;
         }
-        let Some((name, n)) = current.as_mut() else {
+        let Some((name, body)) = current.as_mut() else {
             continue;
         };
         if text.starts_with(".size") || text.starts_with(".cfi_endproc") {
-            counts.insert(std::mem::take(name), *n);
+            bodies.insert(std::mem::take(name), std::mem::take(body));
             current = None;
         } else if is_instruction(text) {
-            *n += 1;
+            body.push(text.split_whitespace().collect::<Vec<_>>().join(" "));
         }
     }
-    if let Some((name, n)) = current {
-        counts.insert(name, n);
+    if let Some((name, body)) = current {
+        bodies.insert(name, body);
     }
     for (alias, target) in aliases {
-        if let Some(&n) = counts.get(&target) {
-            counts.insert(alias, n);
+        if let Some(body) = bodies.get(&target).cloned() {
+            bodies.insert(alias, body);
         }
     }
-    counts
+    bodies
+        .into_iter()
+        .map(|(name, body)| (name, normalise_labels(body)))
+        .collect()
+}
+
+/// `body` with each `.L...` label renamed `L0`, `L1`, ... in order of first use.
+fn normalise_labels(body: Vec<String>) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    body.into_iter()
+        .map(|ins| {
+            ins.split([' ', ','])
+                .filter(|word| !word.is_empty())
+                .map(|word| {
+                    if word.starts_with(".L") {
+                        let i = names.iter().position(|n| n == word).unwrap_or_else(|| {
+                            names.push(word.to_string());
+                            names.len() - 1
+                        });
+                        format!("L{i}")
+                    } else {
+                        word.to_string()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
 }
 
 /// `(alias, target)` if the line defines one probe symbol as another.
@@ -150,9 +188,14 @@ fn is_instruction(text: &str) -> bool {
     !text.is_empty() && !text.starts_with('.') && !text.starts_with("//") && !text.ends_with(':')
 }
 
-/// One line per probe, and the list of typed probes that cost more than raw.
-fn report(counts: &BTreeMap<String, usize>) -> Result<(Vec<String>, Vec<String>), String> {
-    let operations: Vec<&str> = counts
+/// Operations whose typed probe must be the raw probe's very instructions
+/// (the bitfield probes: a field access is the hand-written mask and shift).
+const SAME_CODE_PREFIX: &str = "bf_";
+
+/// One line per probe, and the list of typed probes that cost more than
+/// raw (or, for bitfield probes, differ from raw at all).
+fn report(bodies: &BTreeMap<String, Vec<String>>) -> Result<(Vec<String>, Vec<String>), String> {
+    let operations: Vec<&str> = bodies
         .keys()
         .filter_map(|name| name.strip_prefix(PREFIX)?.strip_suffix(FLAVOURS[0].0))
         .collect();
@@ -162,17 +205,26 @@ fn report(counts: &BTreeMap<String, usize>) -> Result<(Vec<String>, Vec<String>)
     let mut lines = Vec::new();
     let mut failures = Vec::new();
     for op in operations {
-        let count = |suffix: &str| counts.get(&format!("{PREFIX}{op}{suffix}")).copied();
-        let typed = count(FLAVOURS[0].0).unwrap_or_default();
+        let body = |suffix: &str| bodies.get(&format!("{PREFIX}{op}{suffix}"));
+        let typed = body(FLAVOURS[0].0).cloned().unwrap_or_default();
         let raw =
-            count(FLAVOURS[1].0).ok_or_else(|| format!("asm-check: probe {op} has no raw twin"))?;
-        lines.push(format!("asm-check: {op} {typed} instructions (raw: {raw})"));
-        if typed > raw {
-            failures.push(format!("{op} needs {typed} instructions, raw needs {raw}"));
+            body(FLAVOURS[1].0).ok_or_else(|| format!("asm-check: probe {op} has no raw twin"))?;
+        let same = typed == *raw;
+        let (t, r) = (typed.len(), raw.len());
+        let note = if same { ", the same instructions" } else { "" };
+        lines.push(format!("asm-check: {op} {t} instructions (raw: {r}{note})"));
+        if t > r {
+            failures.push(format!("{op} needs {t} instructions, raw needs {r}"));
+        } else if op.starts_with(SAME_CODE_PREFIX) && !same {
+            failures.push(format!(
+                "{op} is not the raw probe's code: typed [{}], raw [{}]",
+                typed.join("; "),
+                raw.join("; ")
+            ));
         }
         for (suffix, label) in &FLAVOURS[2..] {
-            if let Some(n) = count(suffix) {
-                lines.push(format!("asm-check: {op} {label} {n} instructions"));
+            if let Some(b) = body(suffix) {
+                lines.push(format!("asm-check: {op} {label} {} instructions", b.len()));
             }
         }
     }
@@ -221,7 +273,7 @@ probe_read32_volatile_register = probe_read32_tock
 
     #[test]
     fn a_typed_probe_costlier_than_raw_is_a_failure() {
-        let (lines, failures) = report(&count_probes(SAMPLE)).unwrap();
+        let (lines, failures) = report(&probe_bodies(SAMPLE)).unwrap();
         assert_eq!(
             lines,
             [
@@ -234,9 +286,45 @@ probe_read32_volatile_register = probe_read32_tock
     }
 
     #[test]
+    fn a_bitfield_probe_must_be_the_raw_code_even_at_equal_cost() {
+        let body = |ins: &[&str]| ins.iter().map(|i| i.to_string()).collect::<Vec<_>>();
+        let mut bodies = BTreeMap::from([
+            (
+                "probe_bf_is_set_typed".to_string(),
+                body(&["lbu a0, 5(a0)", "srli a0, a0, 5", "ret"]),
+            ),
+            (
+                "probe_bf_is_set_raw".to_string(),
+                body(&["lbu a0, 5(a0)", "srli a0, a0, 5", "ret"]),
+            ),
+        ]);
+        let (lines, failures) = report(&bodies).unwrap();
+        assert_eq!(
+            lines,
+            ["asm-check: bf_is_set 3 instructions (raw: 3, the same instructions)"]
+        );
+        assert!(failures.is_empty());
+        bodies.insert(
+            "probe_bf_is_set_typed".to_string(),
+            body(&["lbu a0, 5(a0)", "andi a0, a0, 32", "ret"]),
+        );
+        let (_, failures) = report(&bodies).unwrap();
+        assert_eq!(failures.len(), 1);
+        assert!(failures[0].starts_with("bf_is_set is not the raw probe's code"));
+    }
+
+    #[test]
+    fn local_labels_do_not_make_bodies_differ() {
+        let a = normalise_labels(vec!["bnez a0, .LBB3_1".into(), "j .LBB3_2".into()]);
+        let b = normalise_labels(vec!["bnez a0, .LBB7_4".into(), "j .LBB7_9".into()]);
+        assert_eq!(a, b);
+        assert_eq!(a, ["bnez a0 L0", "j L1"]);
+    }
+
+    #[test]
     fn a_typed_probe_without_raw_twin_is_an_error() {
-        let counts = BTreeMap::from([("probe_read32_typed".to_string(), 2)]);
-        assert!(report(&counts).unwrap_err().contains("no raw twin"));
+        let bodies = BTreeMap::from([("probe_read32_typed".to_string(), vec!["ret".to_string()])]);
+        assert!(report(&bodies).unwrap_err().contains("no raw twin"));
     }
 
     #[test]

@@ -312,7 +312,9 @@ fn miri(root: &Path, tally: &mut Tally) {
         println!("xtask: SKIPPING Miri: no nightly toolchain with the miri component here");
         return;
     }
-    println!("xtask: host tests of mmio-types under Miri");
+    println!(
+        "xtask: host tests of mmio-types and the drivers tested with scripted devices, under Miri"
+    );
     // Through rustup: `cargo` here may be the pinned toolchain's binary,
     // which knows no `+toolchain`.
     let mut cmd = Command::new("rustup");
@@ -327,9 +329,37 @@ fn miri(root: &Path, tally: &mut Tally) {
             "test",
             "-p",
             "mmio-types",
+            "-p",
+            "ns16550a",
+            "-p",
+            "goldfish-rtc",
         ]);
     let (p, f) = run_tests(cmd);
-    tally.add("miri test -p mmio-types", p, f);
+    tally.add("miri test -p mmio-types -p ns16550a -p goldfish-rtc", p, f);
+}
+
+/// `cargo package -p mmio-types`, offline and verified with every feature:
+/// the crate builds from its packaged sources alone (no path-only
+/// dependency in its normal build), so it could be published.
+fn package_mmio_types(root: &Path, tally: &mut Tally) {
+    println!("xtask: mmio-types packages on its own");
+    let ok = cargo()
+        .current_dir(root)
+        .args([
+            "package",
+            "--offline",
+            "--allow-dirty",
+            "--all-features",
+            "-p",
+            "mmio-types",
+        ])
+        .status()
+        .is_ok_and(|s| s.success());
+    println!(
+        "{:<8} cargo package -p mmio-types (verified offline)",
+        if ok { "ok" } else { "FAILED" }
+    );
+    tally.record("cargo package -p mmio-types", ok);
 }
 
 /// `cargo xtask test`.
@@ -344,6 +374,8 @@ pub fn test_all(root: &Path, timeout: Duration) -> Result<(), String> {
     tally.add("host tests", p, f);
 
     miri(root, &mut tally);
+
+    package_mmio_types(root, &mut tally);
 
     println!("xtask: asm-check");
     match asm_check::run(root) {
@@ -408,6 +440,7 @@ pub fn lint(root: &Path) -> Result<(), String> {
         "nexus-virtio",
         "mmio-asm-probes",
         "goldfish-rtc",
+        "ns16550a",
         "neuron-bench-baseline",
     ];
     let runs = [
