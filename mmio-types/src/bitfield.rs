@@ -89,34 +89,47 @@ impl<E: FieldEnum> FieldValue for Option<E> {
 }
 
 /// A field of register value type `R` (declared with
-/// [`bitfields!`](crate::bitfields)) whose value is a `V`.
+/// [`bitfields!`](crate::bitfields)) whose value is a `V`; `A` is
+/// [`FieldRw`] (may be set) or [`FieldRo`] (read-only).
 ///
-/// Used with the methods `bitfields!` gives `R`: `get`, `with`, `is_set`,
-/// `matches`. A field of one register cannot be used on another's value,
-/// and a value of one field's enumeration cannot be given to another field:
-/// both are type errors.
-pub struct Field<R, V> {
+/// Used with the methods `bitfields!` gives `R`: `get`, `with` (writable
+/// fields only), `is_set`, `matches`. A field of one register cannot be used
+/// on another's value, a value of one field's enumeration cannot be given to
+/// another field, and a read-only field cannot be set: all three are type
+/// errors.
+pub struct Field<R, V, A = FieldRw> {
     shift: u32,
     /// Mask of the field's bits, shifted down to bit 0.
     mask: u64,
-    marker: PhantomData<fn() -> (R, V)>,
+    marker: PhantomData<Marker<R, V, A>>,
 }
 
-impl<R, V> Clone for Field<R, V> {
+/// What a [`Field`] is about, without owning any of it (always `Copy`, `Send` and `Sync`).
+type Marker<R, V, A> = fn() -> (R, V, A);
+
+/// A field that may be set (`with`): the default.
+#[derive(Debug)]
+pub enum FieldRw {}
+
+/// A read-only field (declared `ro`): `with` does not take it.
+#[derive(Debug)]
+pub enum FieldRo {}
+
+impl<R, V, A> Clone for Field<R, V, A> {
     fn clone(&self) -> Self {
         *self
     }
 }
 
-impl<R, V> Copy for Field<R, V> {}
+impl<R, V, A> Copy for Field<R, V, A> {}
 
-impl<R, V> core::fmt::Debug for Field<R, V> {
+impl<R, V, A> core::fmt::Debug for Field<R, V, A> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "Field(bits {:#x})", self.mask())
     }
 }
 
-impl<R, V> Field<R, V> {
+impl<R, V, A> Field<R, V, A> {
     /// Bits `lo..=hi`; the declaration checks them against the register's width.
     #[doc(hidden)]
     pub const fn __new(lo: u32, hi: u32) -> Self {
@@ -167,7 +180,7 @@ impl<R, V> Field<R, V> {
     }
 }
 
-impl<R, V: FieldValue> Field<R, V> {
+impl<R, V: FieldValue, A> Field<R, V, A> {
     /// The field's value in `raw`.
     #[doc(hidden)]
     #[inline(always)]
@@ -230,11 +243,12 @@ pub const fn enum_values_cover(count: usize, width: u32) -> bool {
 /// ```text
 /// bitfields! {
 ///     /// doc
-///     pub struct Name: u8 {        // u8, u16, u32 or u64: the register's width
+///     pub struct Name: u16 {       // u8, u16, u32 or u64: the register's width
 ///         pub FLAG: 0,                              // one bit: bool
 ///         pub COUNT: 1..=3,                         // bits 1 to 3: the integer
 ///         pub MODE: 4..=5 => Mode { A = 0, B = 1, C = 2, D = 3 },   // every value named
 ///         pub KIND: 6..=7 => Option<Kind> { X = 0, Y = 2 },         // not every value
+///         pub BUSY: 8 ro,                           // read-only: `with` refuses it
 ///     }
 /// }
 /// ```
@@ -247,6 +261,9 @@ pub const fn enum_values_cover(count: usize, width: u32) -> bool {
 /// value fits its field, and that an enumeration given bare covers every
 /// value of its field (otherwise declare the field `Option<E>`: reading a
 /// value without a variant gives `None`).
+///
+/// A field marked `ro` (after its bits) is read-only: `with` does not take
+/// it; a value keeps what was read there through `modify`.
 ///
 /// `Name` gets `get(field)`, `with(field, value)` (a copy with the field
 /// set; bits of an integer beyond the field's width are dropped),
@@ -327,11 +344,11 @@ macro_rules! bitfields {
 
             /// The value of `field`.
             #[inline(always)]
-            pub fn get<V: $crate::FieldValue>(self, field: $crate::Field<Self, V>) -> V {
+            pub fn get<V: $crate::FieldValue, A>(self, field: $crate::Field<Self, V, A>) -> V {
                 field.__get(<$raw as $crate::Raw>::to_u64(self.0))
             }
 
-            /// A copy with `field` set to `value`.
+            /// A copy with `field` (not a read-only one) set to `value`.
             #[inline(always)]
             #[must_use = "`with` returns a new value; write it to the register"]
             pub fn with<V: $crate::FieldValue>(
@@ -346,15 +363,15 @@ macro_rules! bitfields {
 
             /// Whether any bit of `field` is set.
             #[inline(always)]
-            pub fn is_set<V>(self, field: $crate::Field<Self, V>) -> bool {
+            pub fn is_set<V, A>(self, field: $crate::Field<Self, V, A>) -> bool {
                 field.__bits(<$raw as $crate::Raw>::to_u64(self.0)) != 0
             }
 
             /// Whether `field` holds `value`.
             #[inline(always)]
-            pub fn matches<V: $crate::FieldValue>(
+            pub fn matches<V: $crate::FieldValue, A>(
                 self,
-                field: $crate::Field<Self, V>,
+                field: $crate::Field<Self, V, A>,
                 value: V::Write,
             ) -> bool {
                 field.__matches(<$raw as $crate::Raw>::to_u64(self.0), value)
@@ -398,22 +415,27 @@ macro_rules! __bitfields {
     // A field read as `Option<E>`: not every value has a variant.
     (
         $name:ident $raw:ty [$($f:ident)*]
-        $(#[$fa:meta])* $fv:vis $field:ident : $lo:literal $(..= $hi:literal)?
+        $(#[$fa:meta])* $fv:vis $field:ident : $lo:literal $(..= $hi:literal)? $($acc:ident)?
             => Option<$e:ident> { $($(#[$va:meta])* $v:ident = $n:literal),+ $(,)? }
         $(, $($rest:tt)*)?
     ) => {
-        $crate::__bitfield_field! { $name $raw; $(#[$fa])* $fv $field $lo $($hi)?; ::core::option::Option<$e> }
+        $crate::__bitfield_field! {
+            $name $raw; $(#[$fa])* $fv $field $lo $($hi)?;
+            ::core::option::Option<$e>, $crate::__bitfield_access!($($acc)?)
+        }
         $crate::__bitfield_enum! { $name $fv $field $e false $($(#[$va])* $v = $n),+ }
         $crate::__bitfields! { $name $raw [$($f)* $field] $($($rest)*)? }
     };
     // A field read as an enumeration covering every value.
     (
         $name:ident $raw:ty [$($f:ident)*]
-        $(#[$fa:meta])* $fv:vis $field:ident : $lo:literal $(..= $hi:literal)?
+        $(#[$fa:meta])* $fv:vis $field:ident : $lo:literal $(..= $hi:literal)? $($acc:ident)?
             => $e:ident { $($(#[$va:meta])* $v:ident = $n:literal),+ $(,)? }
         $(, $($rest:tt)*)?
     ) => {
-        $crate::__bitfield_field! { $name $raw; $(#[$fa])* $fv $field $lo $($hi)?; $e }
+        $crate::__bitfield_field! {
+            $name $raw; $(#[$fa])* $fv $field $lo $($hi)?; $e, $crate::__bitfield_access!($($acc)?)
+        }
         $crate::__bitfield_enum! { $name $fv $field $e true $($(#[$va])* $v = $n),+ }
 
         impl $crate::FieldValue for $e {
@@ -439,11 +461,12 @@ macro_rules! __bitfields {
     // A plain field: one bit (`bool`) or several (the register's integer).
     (
         $name:ident $raw:ty [$($f:ident)*]
-        $(#[$fa:meta])* $fv:vis $field:ident : $lo:literal $(..= $hi:literal)?
+        $(#[$fa:meta])* $fv:vis $field:ident : $lo:literal $(..= $hi:literal)? $($acc:ident)?
         $(, $($rest:tt)*)?
     ) => {
         $crate::__bitfield_field! {
-            $name $raw; $(#[$fa])* $fv $field $lo $($hi)?; $crate::__bitfield_plain!($raw $(, $hi)?)
+            $name $raw; $(#[$fa])* $fv $field $lo $($hi)?;
+            $crate::__bitfield_plain!($raw $(, $hi)?), $crate::__bitfield_access!($($acc)?)
         }
         $crate::__bitfields! { $name $raw [$($f)* $field] $($($rest)*)? }
     };
@@ -462,6 +485,17 @@ macro_rules! __bitfield_plain {
 
 #[doc(hidden)]
 #[macro_export]
+macro_rules! __bitfield_access {
+    () => {
+        $crate::FieldRw
+    };
+    (ro) => {
+        $crate::FieldRo
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
 macro_rules! __bitfield_hi {
     ($lo:literal) => {
         $lo
@@ -474,10 +508,10 @@ macro_rules! __bitfield_hi {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __bitfield_field {
-    ($name:ident $raw:ty; $(#[$fa:meta])* $fv:vis $field:ident $lo:literal $($hi:literal)?; $value:ty) => {
+    ($name:ident $raw:ty; $(#[$fa:meta])* $fv:vis $field:ident $lo:literal $($hi:literal)?; $value:ty, $acc:ty) => {
         impl $name {
             $(#[$fa])*
-            $fv const $field: $crate::Field<$name, $value> = {
+            $fv const $field: $crate::Field<$name, $value, $acc> = {
                 const HI: u32 = $crate::__bitfield_hi!($lo $($hi)?);
                 ::core::assert!(
                     $lo <= HI && HI < (::core::mem::size_of::<$raw>() * 8) as u32,

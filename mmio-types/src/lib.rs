@@ -29,7 +29,7 @@ pub use access::{
     Reserved, Writable, WriteOnly,
 };
 pub use banked::{Bank, Banked, OverlayBank, Selected, Selector, Unbanked};
-pub use bitfield::{Field, FieldEnum, FieldValue};
+pub use bitfield::{Field, FieldEnum, FieldRo, FieldRw, FieldValue};
 pub use block::{FitsAt, PAGE_SIZE, RegisterBlock, RegisterField};
 pub use dma::{DmaError, DmaRegion, DmaScalar, DmaToken};
 #[cfg(feature = "fake-device")]

@@ -310,6 +310,35 @@ pub(crate) fn intercept_write(addr: usize, width: usize, value: u64) -> bool {
 }
 
 /// The device side of a scripted register window; see the [module docs](self).
+///
+/// Without a script, the device is a register model:
+///
+/// ```
+/// use mmio_types::{Access, MmioWindow, ReadOnly, ScriptedDevice, WriteOnly, field, register_block};
+///
+/// register_block! {
+///     pub struct Port in 0x1000 {
+///         0x0 => pub rx: ReadOnly<u8>,
+///         0x1 => pub status: ReadOnly<u8>,
+///         0x2 => pub tx: WriteOnly<u8>,
+///         0x3 => @end,
+///     }
+/// }
+///
+/// let (dev, token) = ScriptedDevice::new(0x1000);
+/// dev.fifo(0x0, *b"hi");                 // each read pops a byte
+/// dev.set(0x1, 0x80u8).clear_on_read(0x1, 0x80u8); // an error bit, cleared by reading it
+/// let mut window = MmioWindow::<Port, 0x1000>::from_token(token).unwrap();
+/// let mut regs = window.regs();
+/// assert_eq!(field!(regs, status).read(), 0x80);
+/// assert_eq!(field!(regs, status).read(), 0x00);
+/// let a = field!(regs, rx).read();
+/// let b = field!(regs, rx).read();
+/// field!(regs, tx).write(a);
+/// field!(regs, tx).write(b);
+/// assert_eq!(dev.writes_to(0x2), [u64::from(b'h'), u64::from(b'i')]);
+/// assert_eq!(dev.log()[2], Access::read(0x0, b'h'));
+/// ```
 pub struct ScriptedDevice {
     state: Rc<RefCell<State>>,
 }
@@ -405,6 +434,8 @@ impl ScriptedDevice {
 
     /// Makes a read of the register at `offset` return what `f` computes
     /// from the register's value (status bits derived from other state).
+    /// `f` runs while the device is busy with the access: it must not call
+    /// the device or access its window (that panics).
     pub fn on_read(&self, offset: usize, f: impl FnMut(u64) -> u64 + 'static) -> &Self {
         self.behave(offset, Behaviour::Computed(Box::new(f)))
     }

@@ -18,6 +18,8 @@ bitfields! {
     pub struct Wide: u32 {
         pub LOW: 0..=15,
         pub MODE: 16..=17 => Mode { A = 0, B = 1, C = 2, D = 3 },
+        pub BUSY: 30 ro,
+        pub STATE: 24..=25 ro => Option<State> { Idle = 0, Running = 1 },
         pub TOP: 31,
     }
     /// A 64-bit register whose one field is all of it.
@@ -87,6 +89,22 @@ fn with_changes_only_its_field() {
     assert_eq!(wide.with(Wide::MODE, Mode::D).bits(), 0x8003_2345);
     let whole = Whole::new().with(Whole::ALL, u64::MAX);
     assert_eq!(whole.get(Whole::ALL), u64::MAX);
+}
+
+#[test]
+fn read_only_fields_read_and_are_kept_by_modify() {
+    let (dev, token) = FakeDevice::new(0x1000);
+    let mut window = MmioWindow::<Regs, 0x1000>::from_token(token).unwrap();
+    let mut regs = window.regs();
+    dev.write_u32(4, 0x4100_0000);
+    let wide = field_shared!(regs.as_shared(), wide).read();
+    assert!(wide.get(Wide::BUSY) && wide.is_set(Wide::BUSY));
+    assert_eq!(wide.get(Wide::STATE), Some(State::Running));
+    assert!(wide.matches(Wide::STATE, State::Running));
+    field!(regs, wide).modify(|w| w.with(Wide::LOW, 7));
+    assert_eq!(dev.read_u32(4), 0x4100_0007);
+    dev.write_u32(4, 0x0300_0000);
+    assert_eq!(field!(regs, wide).read().get(Wide::STATE), None);
 }
 
 #[test]

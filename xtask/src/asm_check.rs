@@ -3,10 +3,12 @@
 //! Compiles `mmio-asm-probes` for riscv64 in release with `--emit asm`, finds
 //! every probe function in the assembly and counts its instructions (labels,
 //! directives and comments excluded, `ret` included). Each operation has a
-//! `_typed` probe (through `MmioWindow` and `nexus-virtio`), a `_raw` probe
-//! (`read_volatile`/`write_volatile` on the address) and, as baselines, a
-//! `_tock` (tock-registers) and a `_volatile_register` probe. The check fails
-//! if a typed probe needs more instructions than its raw twin.
+//! `_typed` probe (through `MmioWindow`), a `_raw` probe
+//! (`read_volatile`/`write_volatile` on the address, masks and shifts by
+//! hand) and, as baselines, a `_tock` (tock-registers) and a
+//! `_volatile_register` probe. The check fails if a typed probe needs more
+//! instructions than its raw twin, or if a bitfield probe (`bf_`) is not
+//! its raw twin's very instructions (local labels renamed).
 
 use std::collections::BTreeMap;
 use std::fs;

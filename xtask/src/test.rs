@@ -1,5 +1,6 @@
 //! `run`, `test` and `lint`: the QEMU selftest against the marker list,
-//! the host tests, Miri, asm-check, and the final tally.
+//! the host tests, Miri, the packaging check of mmio-types, asm-check, and
+//! the final tally.
 
 use std::fs;
 use std::path::Path;
@@ -457,6 +458,18 @@ pub fn lint(root: &Path) -> Result<(), String> {
         if !ok {
             return Err(format!("clippy ({what}) found problems"));
         }
+    }
+    // mmio-types' API docs: every item documented (`missing_docs` is
+    // denied in the crate) and every intra-doc link resolved.
+    println!("xtask: rustdoc (mmio-types, warnings denied)");
+    let ok = cargo()
+        .current_dir(root)
+        .env("RUSTDOCFLAGS", "-D warnings")
+        .args(["doc", "--no-deps", "--all-features", "-p", "mmio-types"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        return Err("rustdoc (mmio-types) found problems".into());
     }
     Ok(())
 }
