@@ -270,6 +270,7 @@ impl Kernel {
     /// and how many were.
     /// `stamp` is the `instret` value when the kernel took the interrupt;
     /// a task it wakes gets it from `wait` (`a2`), for latency figures.
+    #[inline(always)]
     pub fn external_interrupts(&mut self, stamp: u64) -> (Option<usize>, usize) {
         let Some(plic) = self.plic else {
             return (None, 0);
