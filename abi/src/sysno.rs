@@ -39,11 +39,17 @@ pub enum Sysno {
     IrqAck = 13,
     /// `task_kill(slot)`: end the task a task-control capability names.
     TaskKill = 14,
+    /// `pci_info(slot) -> (id, bar, vendor_caps)`: the PCI function and
+    /// BAR a window capability is.
+    PciInfo = 15,
+    /// `pci_cap(slot, index) -> bytes`: a vendor-specific capability of
+    /// the function a PCI BAR window capability belongs to.
+    PciCap = 16,
 }
 
 impl Sysno {
     /// Every system call, in number order.
-    pub const ALL: [Sysno; 15] = [
+    pub const ALL: [Sysno; 17] = [
         Sysno::DebugWrite,
         Sysno::Yield,
         Sysno::Exit,
@@ -59,6 +65,8 @@ impl Sysno {
         Sysno::Poll,
         Sysno::IrqAck,
         Sysno::TaskKill,
+        Sysno::PciInfo,
+        Sysno::PciCap,
     ];
 }
 
@@ -95,6 +103,8 @@ mod tests {
             (Sysno::Poll, 12),
             (Sysno::IrqAck, 13),
             (Sysno::TaskKill, 14),
+            (Sysno::PciInfo, 15),
+            (Sysno::PciCap, 16),
         ];
         assert_eq!(pinned.len(), Sysno::ALL.len());
         for (sysno, n) in pinned {
@@ -105,7 +115,7 @@ mod tests {
 
     #[test]
     fn unknown_numbers_are_bad_syscall() {
-        for n in [15, 16, 255, usize::MAX] {
+        for n in [17, 18, 255, usize::MAX] {
             assert_eq!(Sysno::try_from(n), Err(crate::SysError::BadSyscall));
         }
     }

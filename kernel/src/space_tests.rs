@@ -12,11 +12,13 @@ use nexus_abi::layout::{
 use nexus_abi::{CapKind, CapRights, MapProt, SysError, Sysno};
 
 use crate::cap::{CAP_SLOTS, Cap, CapTable, Object, SELF_SLOT};
+use crate::device::DeviceTable;
 use crate::elf::{MAX_SEGMENTS, Program, Segment};
 use crate::mem::Memory;
 use crate::mem::fake::FakeMemory;
 use crate::notify::{Claimed, IrqTable};
 use crate::pagetable::PageTable;
+use crate::pci::Functions;
 use crate::pte::{Owner, Pte, PteFlags};
 use crate::space::AddressSpace;
 use crate::syscall::{Action, Env, dispatch};
@@ -185,6 +187,8 @@ impl World {
             me: 0,
             now: 0,
             irqs: &mut self.irqs,
+            devices: &DeviceTable::new(),
+            pci: &Functions::new(),
         };
         let action = dispatch(
             &mut self.task,
@@ -1003,7 +1007,13 @@ mod fuzz {
                     prop_assert_eq!(w.task.notify.signal(bits), None, "the task runs");
                 }
                 let mut out = Vec::new();
-                let mut env = Env { me: 0, now, irqs: &mut w.irqs };
+                let mut env = Env {
+                    me: 0,
+                    now,
+                    irqs: &mut w.irqs,
+                    devices: &DeviceTable::new(),
+                    pci: &Functions::new(),
+                };
                 let action = dispatch(
                     &mut w.task,
                     &mut w.mem,
