@@ -194,7 +194,8 @@ fn check_write<T: BlkTransport>(blk: &mut Blk<T>, buf: &mut DmaRegion) -> Result
 /// in `InterruptStatus`.
 fn check_interrupt_reads<T: BlkTransport>(
     blk: &mut Blk<T>,
-    buf: &mut DmaRegion) -> Result<u64, &'static str> {
+    buf: &mut DmaRegion,
+) -> Result<u64, &'static str> {
     blk.set_interrupts(true)
         .map_err(|_| "cannot enable interrupts")?;
     let capacity = blk.capacity();

@@ -8,8 +8,8 @@
 //! against the BAR, and [`map`] derives and maps one window per structure.
 
 use mmio_types::{
-    Banked, MmioWindow, ReadOnly, ReadPure, ReadPureWrite, Selected, Selector, SharedMmioPointer, WriteOnly,
-    bank, banked, banked_shared, field, field_shared, place, register_block,
+    Banked, MmioWindow, ReadOnly, ReadPure, ReadPureWrite, Selected, Selector, SharedMmioPointer,
+    WriteOnly, bank, banked, banked_shared, field, field_shared, place, register_block,
 };
 
 use crate::blk::BlkConfig;

@@ -87,12 +87,18 @@ impl fmt::Display for LayoutError {
             _ => "structure",
         };
         match self {
-            LayoutError::NotVirtio(v, d) => write!(f, "PCI function {v:04x}:{d:04x} is no virtio device"),
+            LayoutError::NotVirtio(v, d) => {
+                write!(f, "PCI function {v:04x}:{d:04x} is no virtio device")
+            }
             LayoutError::NotModern(d) => write!(
                 f,
                 "Device ID {d:#06x} is a transitional device; only modern virtio-pci (0x1040 on) is driven"
             ),
-            LayoutError::Missing(t) => write!(f, "the device does not place its {} in the granted BAR", name(t)),
+            LayoutError::Missing(t) => write!(
+                f,
+                "the device does not place its {} in the granted BAR",
+                name(t)
+            ),
             LayoutError::OutsideBar(t) => write!(f, "the {} lies outside the BAR", name(t)),
             LayoutError::TooShort(t) => write!(f, "the {} is too short", name(t)),
             LayoutError::Unaligned(t) => write!(
@@ -154,10 +160,14 @@ impl PciLayout {
             if end.is_none_or(|e| e > bar_len) {
                 return Err(LayoutError::OutsideBar(cfg_type));
             }
-            if offset % PAGE != 0 {
+            if !offset.is_multiple_of(PAGE) {
                 return Err(LayoutError::Unaligned(cfg_type));
             }
-            let extra = if cfg_type == CFG_NOTIFY { le32(cap, 16) } else { 0 };
+            let extra = if cfg_type == CFG_NOTIFY {
+                le32(cap, 16)
+            } else {
+                0
+            };
             let region = Region {
                 offset,
                 len: length.min(PAGE),
@@ -175,7 +185,7 @@ impl PciLayout {
         let (notify, notify_multiplier) = get(CFG_NOTIFY, 2)?;
         let (isr, _) = get(CFG_ISR, 1)?;
         let (device, _) = get(CFG_DEVICE, device_min.max(1))?;
-        if notify_multiplier % 2 != 0 {
+        if !notify_multiplier.is_multiple_of(2) {
             return Err(LayoutError::OddMultiplier(notify_multiplier));
         }
         Ok(PciLayout {

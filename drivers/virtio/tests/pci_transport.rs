@@ -151,7 +151,11 @@ fn blk_driver_runs_over_the_pci_transport() {
     let mem = bus.alloc(1);
     let queue_addr = mem.device_addr(0).unwrap();
     let mut blk = VirtioBlk::new(t, mem).expect("init over the PCI transport");
-    assert_eq!(p.common.read_u8(0x14), 0xf, "ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK");
+    assert_eq!(
+        p.common.read_u8(0x14),
+        0xf,
+        "ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK"
+    );
     assert_eq!(p.common.read_u32(0x0c), 1, "VERSION_1 accepted");
     assert_eq!(reg64(&p.common, 0x20), queue_addr);
     assert_eq!(p.common.read_u16(0x1c), 1);
@@ -218,7 +222,9 @@ fn net_driver_initialises_over_the_pci_transport() {
     // A blk device is not a net device: identification refuses it.
     let (p, t) = transport(2);
     p.common.write_u32(0x04, 0x21);
-    let err = VirtioNet::new(t, bus.alloc(2), bus.alloc(2)).map_err(|f| f.error).unwrap_err();
+    let err = VirtioNet::new(t, bus.alloc(2), bus.alloc(2))
+        .map_err(|f| f.error)
+        .unwrap_err();
     assert!(err.to_string().contains("DeviceID 2"), "{err}");
 }
 
@@ -231,7 +237,13 @@ fn capabilities_are_checked_against_the_bar() {
         cap(CFG_NOTIFY, 4, 0x3000, 0x1000, 4),
     ];
     let l = PciLayout::parse(4, 0x4000, 8, &good).unwrap();
-    assert_eq!(l.notify, Region { offset: 0x3000, len: 0x1000 });
+    assert_eq!(
+        l.notify,
+        Region {
+            offset: 0x3000,
+            len: 0x1000
+        }
+    );
     assert_eq!(l.notify_multiplier, 4);
     assert_eq!(l.notify_offset(3), Some(12));
     assert_eq!(l.notify_offset(1023), Some(4092));
@@ -244,16 +256,34 @@ fn capabilities_are_checked_against_the_bar() {
         PciLayout::parse(4, 0x4000, 8, &caps)
     };
     // Structures in another BAR do not count.
-    assert_eq!(with(0, cap(CFG_COMMON, 2, 0, 0x1000, 0)), Err(LayoutError::Missing(CFG_COMMON)));
-    assert_eq!(with(1, cap(CFG_ISR, 4, 0x4000, 1, 0)), Err(LayoutError::OutsideBar(CFG_ISR)));
+    assert_eq!(
+        with(0, cap(CFG_COMMON, 2, 0, 0x1000, 0)),
+        Err(LayoutError::Missing(CFG_COMMON))
+    );
+    assert_eq!(
+        with(1, cap(CFG_ISR, 4, 0x4000, 1, 0)),
+        Err(LayoutError::OutsideBar(CFG_ISR))
+    );
     assert_eq!(
         with(1, cap(CFG_ISR, 4, u32::MAX, u32::MAX, 0)),
         Err(LayoutError::OutsideBar(CFG_ISR))
     );
-    assert_eq!(with(2, cap(CFG_DEVICE, 4, 0x2000, 4, 0)), Err(LayoutError::TooShort(CFG_DEVICE)));
-    assert_eq!(with(0, cap(CFG_COMMON, 4, 0, 0x38, 0)), Err(LayoutError::TooShort(CFG_COMMON)));
-    assert_eq!(with(2, cap(CFG_DEVICE, 4, 0x2100, 8, 0)), Err(LayoutError::Unaligned(CFG_DEVICE)));
-    assert_eq!(with(3, cap(CFG_NOTIFY, 4, 0x3000, 0x1000, 3)), Err(LayoutError::OddMultiplier(3)));
+    assert_eq!(
+        with(2, cap(CFG_DEVICE, 4, 0x2000, 4, 0)),
+        Err(LayoutError::TooShort(CFG_DEVICE))
+    );
+    assert_eq!(
+        with(0, cap(CFG_COMMON, 4, 0, 0x38, 0)),
+        Err(LayoutError::TooShort(CFG_COMMON))
+    );
+    assert_eq!(
+        with(2, cap(CFG_DEVICE, 4, 0x2100, 8, 0)),
+        Err(LayoutError::Unaligned(CFG_DEVICE))
+    );
+    assert_eq!(
+        with(3, cap(CFG_NOTIFY, 4, 0x3000, 0x1000, 3)),
+        Err(LayoutError::OddMultiplier(3))
+    );
     let mut short = cap(CFG_NOTIFY, 4, 0x3000, 0x1000, 4);
     short[2] = 16;
     assert_eq!(with(3, short), Err(LayoutError::ShortCapability(16)));
@@ -268,12 +298,21 @@ fn capabilities_are_checked_against_the_bar() {
     // A region longer than a page is used up to its first page.
     let big = with(3, cap(CFG_NOTIFY, 4, 0x3000, 0x1000, 2)).unwrap();
     assert_eq!(big.notify_offset(2047), Some(4094));
-    assert_eq!(PciLayout::parse(4, 0x4000, 8, &[]), Err(LayoutError::Missing(CFG_COMMON)));
+    assert_eq!(
+        PciLayout::parse(4, 0x4000, 8, &[]),
+        Err(LayoutError::Missing(CFG_COMMON))
+    );
 
     assert_eq!(device_id(0x1af4, 0x1042), Ok(2));
     assert_eq!(device_id(0x1af4, 0x1041), Ok(1));
-    assert_eq!(device_id(0x1af4, 0x1001), Err(LayoutError::NotModern(0x1001)));
-    assert_eq!(device_id(0x8086, 0x100e), Err(LayoutError::NotVirtio(0x8086, 0x100e)));
+    assert_eq!(
+        device_id(0x1af4, 0x1001),
+        Err(LayoutError::NotModern(0x1001))
+    );
+    assert_eq!(
+        device_id(0x8086, 0x100e),
+        Err(LayoutError::NotVirtio(0x8086, 0x100e))
+    );
 }
 
 #[test]
@@ -305,7 +344,9 @@ fn random_capabilities_never_panic() {
         let bar_len = 1usize << (next() % 40);
         if let Ok(l) = PciLayout::parse(4, bar_len, 8, &caps) {
             for r in [l.common, l.notify, l.isr, l.device] {
-                assert!(r.offset % 4096 == 0 && r.offset + r.len <= bar_len && r.len <= 4096);
+                assert!(
+                    r.offset.is_multiple_of(4096) && r.offset + r.len <= bar_len && r.len <= 4096
+                );
             }
             let off = next() as u16;
             if let Some(at) = l.notify_offset(off) {
