@@ -20,7 +20,7 @@ struct Pages {
     common: FakeDevice,
     notify: FakeDevice,
     device: FakeDevice,
-    _isr: FakeDevice,
+    isr: FakeDevice,
 }
 
 /// QEMU's layout: common at 0, ISR at 0x1000, device at 0x2000, notify at
@@ -51,7 +51,7 @@ fn transport(id: u32) -> (Pages, VirtioPci) {
             common,
             notify,
             device,
-            _isr: isr,
+            isr,
         },
         VirtioPci::new(windows, qemu_layout(), id),
     )
@@ -354,4 +354,45 @@ fn random_capabilities_never_panic() {
             }
         }
     }
+}
+
+/// A kernel whose line has always just fired.
+struct Fired {
+    acks: usize,
+}
+
+impl nexus_virtio::IrqSys for &mut Fired {
+    fn wait(
+        &mut self,
+        mask: u64,
+        _deadline: u64,
+    ) -> Result<nexus_abi::notify::Wakeup, nexus_abi::SysError> {
+        Ok(nexus_abi::notify::Wakeup {
+            bits: mask,
+            stamp: 1,
+        })
+    }
+
+    fn irq_ack(&mut self, _slot: usize) -> Result<(), nexus_abi::SysError> {
+        self.acks += 1;
+        Ok(())
+    }
+}
+
+#[test]
+fn an_interrupt_is_acknowledged_by_reading_the_isr_status() {
+    let (p, t) = transport(2);
+    p.isr.write_u8(0, 0b11);
+    let mut kernel = Fired { acks: 0 };
+    let mut dev = nexus_virtio::IrqDevice::new(t, &mut kernel, 2, 0).unwrap();
+    let acked = dev.wait(u64::MAX).unwrap().acknowledge();
+    assert_eq!(
+        acked.status(),
+        nexus_virtio::InterruptStatus::USED_BUFFER | nexus_virtio::InterruptStatus::CONFIG_CHANGE
+    );
+    acked.rearm().unwrap();
+    // Nothing was written to the ISR page (RAM keeps what it held).
+    assert_eq!(p.isr.read_u8(0), 0b11);
+    drop(dev);
+    assert_eq!(kernel.acks, 1);
 }
