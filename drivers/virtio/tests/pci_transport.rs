@@ -384,15 +384,17 @@ fn an_interrupt_is_acknowledged_by_reading_the_isr_status() {
     let (p, t) = transport(2);
     p.isr.write_u8(0, 0b11);
     let mut kernel = Fired { acks: 0 };
-    let mut dev = nexus_virtio::IrqDevice::new(t, &mut kernel, 2, 0).unwrap();
-    let acked = dev.wait(u64::MAX).unwrap().acknowledge();
-    assert_eq!(
-        acked.status(),
-        nexus_virtio::InterruptStatus::USED_BUFFER | nexus_virtio::InterruptStatus::CONFIG_CHANGE
-    );
-    acked.rearm().unwrap();
+    {
+        let mut dev = nexus_virtio::IrqDevice::new(t, &mut kernel, 2, 0).unwrap();
+        let acked = dev.wait(u64::MAX).unwrap().acknowledge();
+        assert_eq!(
+            acked.status(),
+            nexus_virtio::InterruptStatus::USED_BUFFER
+                | nexus_virtio::InterruptStatus::CONFIG_CHANGE
+        );
+        acked.rearm().unwrap();
+    }
     // Nothing was written to the ISR page (RAM keeps what it held).
     assert_eq!(p.isr.read_u8(0), 0b11);
-    drop(dev);
     assert_eq!(kernel.acks, 1);
 }
