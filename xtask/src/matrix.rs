@@ -8,6 +8,7 @@ use std::time::Duration;
 use nexus_virtio::disk_pattern::SECTOR_SIZE;
 
 use crate::qemu::{self, Dev, Machine};
+use crate::system::Transport;
 use crate::{image, markers, rtc, setup};
 
 /// The disk a row boots with.
@@ -82,6 +83,8 @@ struct Row {
     machine: Machine,
     disk: Disk,
     expect: Expect,
+    /// The transport of blk and net: which system image boots.
+    transport: Transport,
 }
 
 fn args(list: &[&str]) -> Vec<String> {
@@ -126,7 +129,20 @@ fn rows() -> Vec<Row> {
         machine,
         disk: Disk::Standard,
         expect,
+        transport: Transport::Mmio,
     };
+    // blk and net as virtio-pci functions, on the system built for PCI.
+    let pci = |name, machine: Machine, expect| Row {
+        name,
+        machine: Machine {
+            devices: Machine::for_transport(Transport::Pci).devices,
+            ..machine
+        },
+        disk: Disk::Standard,
+        expect,
+        transport: Transport::Pci,
+    };
+    let pci_found = "neuron: pci 00:01.0 1af4:1042 class 01:00:00 pin A: bar 1 ";
     let cut = "using the 2048 MiB at 0x80000000 (the kernel maps only the low 4 GiB)";
     let aia = |name, opt: &'static str| {
         row(
@@ -286,10 +302,54 @@ fn rows() -> Vec<Row> {
                 ],
             },
         ),
+        pci(
+            "pci",
+            Machine::default(),
+            Expect::pass(&[pci_found, "neuron: granted pci:1af4:1042#0 bar 4 to blkd"]),
+        ),
+        pci(
+            "pci, -m 8G",
+            memory("8G"),
+            Expect::pass(&[pci_found, "neuron: 8192 MiB RAM;"]),
+        ),
+        pci(
+            "pci, aia=aplic",
+            with(&["-machine", "virt,aia=aplic"]),
+            Expect::Pass {
+                all_markers: false,
+                rtc: true,
+                lines: vec![
+                    pci_found,
+                    "neuron: no PLIC for this hart",
+                    "blkd: no irq capability: polling",
+                    "SELFTEST: virtio-pci blk ok",
+                    "SELFTEST: virtio-net dhcp ok",
+                    "neuron: all tasks ended as expected",
+                ],
+            },
+        ),
+        Row {
+            machine: Machine {
+                devices: vec![Dev::BlkPciTransitional, Dev::NetPci, Dev::Rng, Dev::Rng],
+                ..Machine::default()
+            },
+            ..pci(
+                "pci, transitional virtio-blk-pci",
+                Machine::default(),
+                Expect::Stops {
+                    exit: 1,
+                    lines: vec![
+                        "neuron: pci 00:01.0 1af4:1001",
+                        "neuron: cannot grant pci:1af4:1042#0 bar 4 to blkd: no such PCI function",
+                    ],
+                },
+            )
+        },
         Row {
             name: "8-sector disk",
             machine: Machine::default(),
             disk: Disk::Tiny,
+            transport: Transport::Mmio,
             expect: Expect::Stops {
                 exit: 1,
                 lines: vec![
@@ -381,10 +441,14 @@ fn judge(expect: &Expect, seen: &Seen<'_>) -> (bool, String) {
 pub fn run(root: &Path, timeout: Duration) -> Result<(), String> {
     setup::ensure_target()?;
     setup::ensure_qemu()?;
-    let img = image::build(root, crate::system::Transport::Mmio)?;
+    let mmio_img = image::build(root, Transport::Mmio)?;
+    let pci_img = image::build(root, Transport::Pci)?;
     let list = fs::read_to_string(root.join("xtask/markers.txt"))
         .map_err(|e| format!("cannot read xtask/markers.txt: {e}"))?;
-    let expected = markers::parse(&list);
+    let pci_list = fs::read_to_string(root.join("xtask/markers-pci.txt"))
+        .map_err(|e| format!("cannot read xtask/markers-pci.txt: {e}"))?;
+    let mmio_expected = markers::parse(&list);
+    let pci_expected = markers::parse(&(list + &pci_list));
     let dir = root.join("target").join("neuron").join("matrix");
     fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     // The lines that follow the verdict of a system whose tasks serve:
@@ -408,13 +472,17 @@ pub fn run(root: &Path, timeout: Duration) -> Result<(), String> {
             fs::write(&disk, &data[..8 * SECTOR_SIZE])
                 .map_err(|e| format!("cannot write disk: {e}"))?;
         }
+        let (img, expected) = match row.transport {
+            Transport::Mmio => (&mmio_img, &mmio_expected),
+            Transport::Pci => (&pci_img, &pci_expected),
+        };
         let cmd = qemu::machine_command(&img.kernel, &disk, &row.machine);
         let before = rtc::host_now();
         // netd serves until the machine stops: each run ends at the verdict
         // (and the serving lines after it).
         let run = qemu::run_to_verdict(cmd, row_timeout(&row.machine, timeout), &then)?;
         let after = rtc::host_now();
-        let found = markers::check(&expected, &run.lines);
+        let found = markers::check(expected, &run.lines);
         let seen = Seen {
             lines: &run.lines,
             exit: run.exit,

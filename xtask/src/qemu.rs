@@ -84,6 +84,9 @@ pub enum Dev {
     BlkPci,
     /// virtio-net-pci (modern only) on QEMU's user network.
     NetPci,
+    /// virtio-blk-pci as a transitional device (legacy and modern; PCI
+    /// Device ID 0x1001), which the driver does not take.
+    BlkPciTransitional,
 }
 
 /// A QEMU `virt` machine to boot NEURON on.
@@ -156,7 +159,7 @@ pub fn machine_command(kernel: &Path, disk: &Path, machine: &Machine) -> Command
     }
     for dev in &machine.devices {
         match dev {
-            Dev::Blk | Dev::BlkPci => {
+            Dev::Blk | Dev::BlkPci | Dev::BlkPciTransitional => {
                 c.arg("-drive").arg(format!(
                     "file={},if=none,format=raw,id=blk0{}",
                     disk.display(),
@@ -168,10 +171,10 @@ pub fn machine_command(kernel: &Path, disk: &Path, machine: &Machine) -> Command
                 ));
                 c.args([
                     "-device",
-                    if *dev == Dev::Blk {
-                        "virtio-blk-device,drive=blk0"
-                    } else {
-                        "virtio-blk-pci,drive=blk0,disable-legacy=on"
+                    match dev {
+                        Dev::Blk => "virtio-blk-device,drive=blk0",
+                        Dev::BlkPci => "virtio-blk-pci,drive=blk0,disable-legacy=on",
+                        _ => "virtio-blk-pci,drive=blk0",
                     },
                 ]);
             }

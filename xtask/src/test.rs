@@ -393,11 +393,14 @@ pub fn test_all(root: &Path, timeout: Duration) -> Result<(), String> {
         }
     }
 
-    let transport = Transport::Mmio;
-    let machine = qemu::Machine::for_transport(transport);
-    if let Err(e) = selftest(root, timeout, false, false, transport, &machine, &mut tally) {
-        println!("selftest could not run: {e}");
-        tally.record(&format!("{}QEMU selftest", tag_of(transport)), false);
+    // The same system twice: blk and net on virtio-mmio, then on
+    // virtio-pci.
+    for transport in [Transport::Mmio, Transport::Pci] {
+        let machine = qemu::Machine::for_transport(transport);
+        if let Err(e) = selftest(root, timeout, false, false, transport, &machine, &mut tally) {
+            println!("selftest could not run: {e}");
+            tally.record(&format!("{}QEMU selftest", tag_of(transport)), false);
+        }
     }
 
     println!();
