@@ -24,7 +24,9 @@ fn main() {
             fs::write(
                 &empty,
                 "/// No programs: this kernel was built without `cargo xtask`.\n\
-                 pub static TASKS: &[neuron::system::TaskSpec] = &[];\n",
+                 pub static TASKS: &[neuron::system::TaskSpec] = &[];\n\
+                 /// No channels.\n\
+                 pub static CHANNELS: &[neuron::system::ChannelSpec] = &[];\n",
             )
             .expect("write empty system table");
             empty

@@ -34,6 +34,9 @@ pub enum CapKind {
     Irq = 4,
     /// Control of another task (`task_kill`).
     TaskControl = 5,
+    /// One end of a channel: shared memory with another task and a
+    /// notification bit on each side (`channel_map`, `channel_signal`).
+    Channel = 6,
 }
 
 impl CapKind {
@@ -45,6 +48,7 @@ impl CapKind {
             3 => Some(CapKind::Dma),
             4 => Some(CapKind::Irq),
             5 => Some(CapKind::TaskControl),
+            6 => Some(CapKind::Channel),
             _ => None,
         }
     }
@@ -79,7 +83,9 @@ mod tests {
         assert_eq!(CapKind::TaskControl as usize, 5);
         assert_eq!(CapKind::from_code(4), Some(CapKind::Irq));
         assert_eq!(CapKind::from_code(5), Some(CapKind::TaskControl));
-        assert_eq!(CapKind::from_code(6), None);
+        assert_eq!(CapKind::Channel as usize, 6);
+        assert_eq!(CapKind::from_code(6), Some(CapKind::Channel));
+        assert_eq!(CapKind::from_code(7), None);
     }
 
     #[test]

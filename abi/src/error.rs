@@ -62,11 +62,14 @@ pub enum SysError {
     NotOwner = 21,
     /// `task_kill` named a task that has already ended.
     TaskEnded = 22,
+    /// The task at the other end of the channel has ended: nobody will
+    /// read what is signalled.
+    PeerEnded = 23,
 }
 
 impl SysError {
     /// Every error, in code order.
-    pub const ALL: [SysError; 22] = [
+    pub const ALL: [SysError; 23] = [
         SysError::BadSyscall,
         SysError::BadAddress,
         SysError::BadSlot,
@@ -89,6 +92,7 @@ impl SysError {
         SysError::NotPending,
         SysError::NotOwner,
         SysError::TaskEnded,
+        SysError::PeerEnded,
     ];
 
     /// The code returned in `a0`.
@@ -126,6 +130,7 @@ impl SysError {
             SysError::NotPending => "NotPending",
             SysError::NotOwner => "NotOwner",
             SysError::TaskEnded => "TaskEnded",
+            SysError::PeerEnded => "PeerEnded",
         }
     }
 }
@@ -141,7 +146,7 @@ mod tests {
     use super::*;
 
     /// The codes are the ABI: this table must never change, only grow.
-    const PINNED: [(SysError, usize, &str); 22] = [
+    const PINNED: [(SysError, usize, &str); 23] = [
         (SysError::BadSyscall, 1, "BadSyscall"),
         (SysError::BadAddress, 2, "BadAddress"),
         (SysError::BadSlot, 3, "BadSlot"),
@@ -164,6 +169,7 @@ mod tests {
         (SysError::NotPending, 20, "NotPending"),
         (SysError::NotOwner, 21, "NotOwner"),
         (SysError::TaskEnded, 22, "TaskEnded"),
+        (SysError::PeerEnded, 23, "PeerEnded"),
     ];
 
     #[test]
@@ -179,7 +185,7 @@ mod tests {
     #[test]
     fn zero_and_unknown_codes_are_not_errors() {
         assert_eq!(SysError::from_code(0), None);
-        assert_eq!(SysError::from_code(23), None);
+        assert_eq!(SysError::from_code(24), None);
         assert_eq!(SysError::from_code(usize::MAX), None);
     }
 

@@ -30,6 +30,9 @@ pub const DMA_REGION_SIZE: usize = 16 << 20;
 /// The most pages one `dma_alloc` call may ask for (256 KiB).
 pub const DMA_MAX_PAGES: usize = 64;
 
+/// The largest channel in pages (2 MiB), as `system.toml` may declare it.
+pub const CHANNEL_MAX_PAGES: usize = 512;
+
 /// Top of the initial stack (the stack grows down from here).
 pub const STACK_TOP: usize = 0x3f_0000_0000;
 /// Size of the initial stack. The page below it is never mapped (a guard).

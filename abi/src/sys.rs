@@ -229,6 +229,32 @@ pub fn task_kill(slot: usize) -> Result<(), SysError> {
     syscall(Sysno::TaskKill, slot, 0, 0, 0).ok().map(drop)
 }
 
+/// Maps the shared memory of the channel end in `slot` read-write (never
+/// executable) at an address the kernel chooses. The token's device address
+/// is the memory's physical address for a channel declared `dma = true` and
+/// 0 otherwise. The mapping lasts as long as the task: there is no unmap.
+/// The peer maps the same frames, so treat everything read there as
+/// untrusted: the token is shared with a party that may write at any time,
+/// exactly as a device would.
+pub fn channel_map(slot: usize) -> Result<DmaToken, SysError> {
+    let (addr, len, device_addr) = syscall(Sysno::ChannelMap, slot, 0, 0, 0).ok()?;
+    let base = NonNull::new(addr as *mut u8).ok_or(SysError::InvalidArgument)?;
+    // SAFETY: the kernel returned success, so `[addr, addr + len)` is a new,
+    // page-aligned read-write mapping of the channel's frames that nothing
+    // else in this program refers to (a channel maps once per task), and it
+    // stays mapped until the task ends. The other writer is the peer task,
+    // which the token's volatile, bounds-checked accesses treat like a
+    // device.
+    Ok(unsafe { DmaToken::new(base, len, device_addr as u64) })
+}
+
+/// Raises the peer's notification bit of the channel end in `slot` (waking
+/// the peer if it waits for it). [`SysError::PeerEnded`] once the peer has
+/// ended.
+pub fn channel_signal(slot: usize) -> Result<(), SysError> {
+    syscall(Sysno::ChannelSignal, slot, 0, 0, 0).ok().map(drop)
+}
+
 /// Reads the `instret` counter (instructions retired; exact under QEMU's
 /// `-icount`).
 #[inline(always)]

@@ -45,11 +45,16 @@ pub enum Sysno {
     /// `pci_cap(slot, index) -> bytes`: a vendor-specific capability of
     /// the function a PCI BAR window capability belongs to.
     PciCap = 16,
+    /// `channel_map(slot) -> (addr, len, device_addr)`: map a channel's
+    /// shared memory.
+    ChannelMap = 17,
+    /// `channel_signal(slot)`: raise the peer's bit of a channel.
+    ChannelSignal = 18,
 }
 
 impl Sysno {
     /// Every system call, in number order.
-    pub const ALL: [Sysno; 17] = [
+    pub const ALL: [Sysno; 19] = [
         Sysno::DebugWrite,
         Sysno::Yield,
         Sysno::Exit,
@@ -67,6 +72,8 @@ impl Sysno {
         Sysno::TaskKill,
         Sysno::PciInfo,
         Sysno::PciCap,
+        Sysno::ChannelMap,
+        Sysno::ChannelSignal,
     ];
 }
 
@@ -105,6 +112,8 @@ mod tests {
             (Sysno::TaskKill, 14),
             (Sysno::PciInfo, 15),
             (Sysno::PciCap, 16),
+            (Sysno::ChannelMap, 17),
+            (Sysno::ChannelSignal, 18),
         ];
         assert_eq!(pinned.len(), Sysno::ALL.len());
         for (sysno, n) in pinned {
@@ -115,7 +124,7 @@ mod tests {
 
     #[test]
     fn unknown_numbers_are_bad_syscall() {
-        for n in [17, 18, 255, usize::MAX] {
+        for n in [19, 20, 255, usize::MAX] {
             assert_eq!(Sysno::try_from(n), Err(crate::SysError::BadSyscall));
         }
     }

@@ -43,6 +43,21 @@ pub enum Object {
         /// The task's index.
         task: usize,
     },
+    /// One end of a channel: entry `index` of the kernel's channel table,
+    /// side `side` (0 or 1), over the channel's frames `[base, base + len)`.
+    /// Only the kernel mints these, from the system description.
+    Channel {
+        /// The channel table entry.
+        index: usize,
+        /// Which end.
+        side: usize,
+        /// Physical base of the shared frames (revealed only for `dma`).
+        base: usize,
+        /// Length in bytes.
+        len: usize,
+        /// Whether devices may be given the frames' address.
+        dma: bool,
+    },
 }
 
 /// One capability. In declaration order (`repr(C)`): the object's kind
@@ -79,6 +94,7 @@ impl Cap {
             Object::Dma { .. } => CapKind::Dma,
             Object::Irq { .. } => CapKind::Irq,
             Object::TaskControl { .. } => CapKind::TaskControl,
+            Object::Channel { .. } => CapKind::Channel,
         }
     }
 
@@ -87,7 +103,9 @@ impl Cap {
     pub fn len(&self) -> usize {
         match self.object {
             Object::Task | Object::Irq { .. } | Object::TaskControl { .. } => 0,
-            Object::DeviceMmio { len, .. } | Object::Dma { len, .. } => len,
+            Object::DeviceMmio { len, .. }
+            | Object::Dma { len, .. }
+            | Object::Channel { len, .. } => len,
         }
     }
 }

@@ -8,6 +8,9 @@
 
 pub mod bitmap;
 pub mod cap;
+pub mod channel;
+#[cfg(test)]
+mod channel_tests;
 pub mod device;
 pub mod devtree;
 pub mod elf;

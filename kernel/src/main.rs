@@ -12,7 +12,7 @@ mod system {
 #[cfg(target_os = "none")]
 #[unsafe(no_mangle)]
 extern "C" fn neuron_start(hartid: usize, dtb: usize) -> ! {
-    neuron::arch::boot::kmain(hartid, dtb, system::TASKS)
+    neuron::arch::boot::kmain(hartid, dtb, system::TASKS, system::CHANNELS)
 }
 
 #[cfg(not(target_os = "none"))]

@@ -354,6 +354,45 @@ impl AddressSpace {
         Ok(())
     }
 
+    /// `channel_map`: maps the shared frames of the channel end in `slot`
+    /// read-write, never executable, in the device region (whose pages a
+    /// task's end never frees: the frames belong to the channel). Returns
+    /// `(address, length, device address)`; the device address is the
+    /// frames' physical address for a `dma` channel and 0 otherwise.
+    pub fn channel_map(
+        &mut self,
+        caps: &mut CapTable,
+        mem: &mut impl Memory,
+        slot: usize,
+    ) -> Result<(usize, usize, usize), SysError> {
+        let cap = caps.get_mut(slot)?;
+        let Object::Channel { base, len, dma, .. } = cap.object else {
+            return Err(SysError::WrongKind);
+        };
+        if !cap
+            .rights
+            .contains(CapRights::READ | CapRights::WRITE | CapRights::MAP)
+        {
+            return Err(SysError::RightsExceeded);
+        }
+        if cap.mapped_at.is_some() {
+            return Err(SysError::AlreadyMapped);
+        }
+        let pages = len / PAGE_SIZE;
+        let first = self
+            .device_va
+            .alloc(pages + 1)
+            .ok_or(SysError::NoVirtualSpace)?;
+        let va = DEVICE_REGION_BASE + first * PAGE_SIZE;
+        let user_rw = |pa| Pte::leaf(pa, MapProt::RW, Owner::User);
+        if let Err(e) = self.map_frames(mem, va, base, pages, user_rw) {
+            let _ = self.device_va.free(first, pages + 1);
+            return Err(e);
+        }
+        cap.mapped_at = Some(va);
+        Ok((va, len, if dma { base } else { 0 }))
+    }
+
     /// `vm_query`: what the task itself may do with the page at `va`.
     pub fn query(&self, mem: &mut impl Memory, va: usize) -> Result<MapProt, SysError> {
         if !is_user_range(va, 1) {

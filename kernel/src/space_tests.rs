@@ -12,6 +12,7 @@ use nexus_abi::layout::{
 use nexus_abi::{CapKind, CapRights, MapProt, SysError, Sysno};
 
 use crate::cap::{CAP_SLOTS, Cap, CapTable, Object, SELF_SLOT};
+use crate::channel::ChannelTable;
 use crate::device::DeviceTable;
 use crate::elf::{MAX_SEGMENTS, Program, Segment};
 use crate::mem::Memory;
@@ -52,17 +53,19 @@ fn data_byte(i: usize) -> u8 {
 }
 
 /// A task with a fresh address space and a device capability in slot 1.
-struct World {
-    mem: FakeMemory,
+pub(crate) struct World {
+    pub(crate) mem: FakeMemory,
     /// Frames in use before the task's address space existed.
-    baseline: usize,
-    task: Task,
+    pub(crate) baseline: usize,
+    pub(crate) task: Task,
     /// The interrupt lines (the task is index 0).
-    irqs: IrqTable,
+    pub(crate) irqs: IrqTable,
+    /// The channels (the task is index 0).
+    pub(crate) channels: ChannelTable,
 }
 
 impl World {
-    fn new() -> World {
+    pub(crate) fn new() -> World {
         let mut mem = FakeMemory::new(1024);
         let mut kernel = PageTable::new(&mut mem).unwrap();
         let k = Pte::leaf(KERNEL_VA, MapProt::READ | MapProt::EXEC, Owner::Kernel).unwrap();
@@ -89,12 +92,13 @@ impl World {
                 notify: Default::default(),
             },
             irqs: IrqTable::default(),
+            channels: ChannelTable::new(),
         }
     }
 
     /// [`World::new`] with a program loaded: one text page, two data pages
     /// holding [`data_byte`], and the stack.
-    fn loaded() -> World {
+    pub(crate) fn loaded() -> World {
         let mut w = World::new();
         let mut image = std::vec![0u8; DATA_OFFSET + DATA_LEN];
         image[..4].copy_from_slice(&[0x13, 0, 0, 0]);
@@ -157,13 +161,13 @@ impl World {
         space.query(&mut self.mem, va)
     }
 
-    fn lookup(&mut self, va: usize) -> Option<Pte> {
+    pub(crate) fn lookup(&mut self, va: usize) -> Option<Pte> {
         let pt = *self.space().page_table();
         pt.lookup(&mut self.mem, va)
     }
 
     /// Every user leaf, in address order.
-    fn leaves(&mut self) -> Vec<(usize, Pte)> {
+    pub(crate) fn leaves(&mut self) -> Vec<(usize, Pte)> {
         let pt = *self.space().page_table();
         let mut out = Vec::new();
         pt.for_each_user_leaf(&mut self.mem, |va, pte| out.push((va, pte)));
@@ -180,7 +184,7 @@ impl World {
 
     /// A system call through the dispatcher: returns `a0..a3` and the bytes
     /// written to the console.
-    fn call(&mut self, nr: usize, args: [usize; 6]) -> ([usize; 4], Vec<u8>) {
+    pub(crate) fn call(&mut self, nr: usize, args: [usize; 6]) -> ([usize; 4], Vec<u8>) {
         let mut out = Vec::new();
         self.task.frame.regs[reg::A0..reg::A0 + 4].fill(0xdead);
         let mut env = Env {
@@ -189,6 +193,7 @@ impl World {
             irqs: &mut self.irqs,
             devices: &DeviceTable::new(),
             pci: &Functions::new(),
+            channels: &self.channels,
         };
         let action = dispatch(
             &mut self.task,
@@ -198,12 +203,12 @@ impl World {
             nr,
             args,
         );
-        assert_eq!(action, Action::Resume);
+        assert!(matches!(action, Action::Resume | Action::Signal { .. }));
         let r = &self.task.frame.regs[reg::A0..reg::A0 + 4];
         ([r[0], r[1], r[2], r[3]], out)
     }
 
-    fn sys(&mut self, nr: Sysno, args: &[usize]) -> [usize; 4] {
+    pub(crate) fn sys(&mut self, nr: Sysno, args: &[usize]) -> [usize; 4] {
         let mut a = [0; 6];
         a[..args.len()].copy_from_slice(args);
         self.call(nr as usize, a).0
@@ -999,6 +1004,15 @@ mod fuzz {
             let index = w.irqs.bind(IRQ_LINE, 0, 2).unwrap();
             w.task.caps.install(5, Cap::minted(Object::Irq { index }, ALL)).unwrap();
             w.task.caps.install(6, Cap::minted(Object::TaskControl { task: 5 }, ALL)).unwrap();
+            // A dma channel to task 3 (signalled on its bit 7), whose
+            // frames belong to the channel, not the task.
+            let chan_pages = 3;
+            let chan_base = w.mem.alloc_frames(chan_pages).unwrap();
+            let index = w.channels.create(chan_base, chan_pages, true, [(0, 1), (3, 7)]).unwrap();
+            let chan = Object::Channel { index, side: 0, base: chan_base, len: chan_pages * PAGE_SIZE, dma: true };
+            w.task.caps.install(7, Cap::minted(chan, ALL)).unwrap();
+            let chan_frames = chan_base..chan_base + chan_pages * PAGE_SIZE;
+            let mut peer_ended = false;
             let dma = DMA_REGION_BASE..DMA_REGION_BASE + DMA_REGION_SIZE;
             let device = DEVICE_REGION_BASE..DEVICE_REGION_BASE + DEVICE_REGION_SIZE;
             for (now, (nr, args, fire)) in (1u64..).zip(calls) {
@@ -1007,12 +1021,18 @@ mod fuzz {
                     prop_assert_eq!(w.task.notify.signal(bits), None, "the task runs");
                 }
                 let mut out = Vec::new();
+                if fire && !peer_ended && now % 7 == 0 {
+                    // The peer ends now and then: signals get PeerEnded.
+                    w.channels.end_task(3, |_, _| {}, |_, _| {});
+                    peer_ended = true;
+                }
                 let mut env = Env {
                     me: 0,
                     now,
                     irqs: &mut w.irqs,
                     devices: &DeviceTable::new(),
                     pci: &Functions::new(),
+                    channels: &w.channels,
                 };
                 let action = dispatch(
                     &mut w.task,
@@ -1041,6 +1061,10 @@ mod fuzz {
                             w.task.wake(bits.unwrap_or(0), 0);
                         }
                     }
+                    Action::Signal { task, bits } => {
+                        prop_assert!(!peer_ended, "a dead peer signalled");
+                        prop_assert_eq!((task, bits), (3, 1 << 7));
+                    }
                     Action::Exit(_) => prop_assert!(false, "exit is never generated"),
                 }
                 prop_assert_eq!(w.task.state, State::Runnable);
@@ -1057,7 +1081,8 @@ mod fuzz {
                     if device.contains(&va) {
                         prop_assert!(!f.contains(PteFlags::X), "executable device page");
                         let inside = pte.phys() >= BASE && pte.phys() < BASE + LEN;
-                        prop_assert!(inside, "device page outside the granted window");
+                        let shared = chan_frames.contains(&pte.phys());
+                        prop_assert!(inside || shared, "device page outside the granted window and the channel");
                     }
                     if dma.contains(&va) {
                         prop_assert!(!f.contains(PteFlags::X), "executable DMA page");
@@ -1066,7 +1091,21 @@ mod fuzz {
             }
             let space = w.task.space.take().unwrap();
             space.destroy(&mut w.mem);
-            prop_assert_eq!(w.mem.used(), w.baseline, "frames leaked or double-freed");
+            // The channel's frames stay with the channel until both ends end.
+            prop_assert_eq!(w.mem.used(), w.baseline + chan_pages, "frames leaked or double-freed");
+            let mut freed = 0;
+            w.channels.end_task(0, |_, _| {}, |base, pages| {
+                w.mem.free_frames(base, pages);
+                freed += 1;
+            });
+            if !peer_ended {
+                w.channels.end_task(3, |_, _| {}, |base, pages| {
+                    w.mem.free_frames(base, pages);
+                    freed += 1;
+                });
+            }
+            prop_assert_eq!(freed, 1);
+            prop_assert_eq!(w.mem.used(), w.baseline, "channel frames leaked or double-freed");
         }
     }
 }

@@ -6,6 +6,7 @@ use nexus_abi::{SysError, Sysno};
 use nexus_abi::CapRights;
 
 use crate::cap::{CapTable, Object};
+use crate::channel::ChannelTable;
 use crate::device::DeviceTable;
 use crate::mem::Memory;
 use crate::notify::{IrqTable, WaitStart};
@@ -31,6 +32,15 @@ pub enum Action {
     /// `task_kill` of this task index passed the capability checks: the
     /// scheduler ends it (or answers `TaskEnded`) and writes `a0..a3`.
     Kill(usize),
+    /// `channel_signal` succeeded (`a0..a3` written): raise `bits` in task
+    /// `task`'s notification (waking it if that ends its wait), then return
+    /// to the caller.
+    Signal {
+        /// The peer task.
+        task: usize,
+        /// The bits to raise.
+        bits: u64,
+    },
 }
 
 /// What the dispatcher needs of the kernel beyond the calling task.
@@ -45,6 +55,8 @@ pub struct Env<'a> {
     pub devices: &'a DeviceTable,
     /// The PCI functions found at boot.
     pub pci: &'a Functions,
+    /// The channels.
+    pub channels: &'a ChannelTable,
 }
 
 /// Results of a successful call, written to `a1..a3`.
@@ -78,6 +90,8 @@ pub fn dispatch(
     const TASK_KILL: usize = Sysno::TaskKill as usize;
     const PCI_INFO: usize = Sysno::PciInfo as usize;
     const PCI_CAP: usize = Sysno::PciCap as usize;
+    const CHANNEL_MAP: usize = Sysno::ChannelMap as usize;
+    const CHANNEL_SIGNAL: usize = Sysno::ChannelSignal as usize;
     let [a0, a1, a2, a3, _, _] = args;
     // Every call but `cap_info`, `yield` and `exit` runs out of line (one
     // function each), so none pays for the registers of another.
@@ -167,6 +181,17 @@ pub fn dispatch(
             });
             reply(task, result);
         }
+        CHANNEL_MAP => answer(task, mem, move |caps, space, mem, _| {
+            let (va, len, device_addr) = space.channel_map(caps, mem, a0)?;
+            Ok([va, len, device_addr])
+        }),
+        CHANNEL_SIGNAL => match channel_signal(task, env, a0) {
+            Ok((peer, bits)) => {
+                reply(task, Ok([0; 3]));
+                return Action::Signal { task: peer, bits };
+            }
+            Err(e) => reply(task, Err(e)),
+        },
         _ => reply(task, Err(SysError::BadSyscall)),
     }
     Action::Resume
@@ -222,6 +247,20 @@ fn task_control(task: &Task, slot: usize) -> Result<usize, SysError> {
         return Err(SysError::RightsExceeded);
     }
     Ok(task)
+}
+
+/// `channel_signal(slot)`: checks the slot (`BadSlot`, `EmptySlot`), the
+/// kind (`WrongKind`), the `WRITE` right (`RightsExceeded`), then the peer
+/// (`PeerEnded`); returns the peer task and the bits to raise there.
+fn channel_signal(task: &Task, env: &Env<'_>, slot: usize) -> Result<(usize, u64), SysError> {
+    let cap = task.caps.get(slot)?;
+    let Object::Channel { index, side, .. } = cap.object else {
+        return Err(SysError::WrongKind);
+    };
+    if !cap.rights.contains(CapRights::WRITE) {
+        return Err(SysError::RightsExceeded);
+    }
+    env.channels.signal(index, side)
 }
 
 /// Answers the calls that need neither memory, nor the console, nor the
@@ -349,12 +388,14 @@ mod tests {
         args: [usize; 2],
     ) -> [usize; 4] {
         let mut irqs = IrqTable::default();
+        let channels = ChannelTable::new();
         let mut env = Env {
             me: 0,
             now: 0,
             irqs: &mut irqs,
             devices,
             pci,
+            channels: &channels,
         };
         let mut mem = FakeMemory::new(1);
         let action = dispatch(
@@ -452,12 +493,14 @@ mod tests {
             let (mut a, mut b) = (task(), task());
             assert!(fast(&mut a, Sysno::CapInfo as usize, slot));
             let mut irqs = IrqTable::default();
+            let channels = ChannelTable::new();
             let mut env = Env {
                 me: 0,
                 now: 0,
                 irqs: &mut irqs,
                 devices: &DeviceTable::new(),
                 pci: &Functions::new(),
+                channels: &channels,
             };
             let action = dispatch(
                 &mut b,

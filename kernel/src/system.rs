@@ -119,3 +119,29 @@ pub struct TaskSpec {
     /// Its task-control capabilities.
     pub controls: &'static [Control],
 }
+
+/// One end of a declared channel.
+#[derive(Clone, Copy, Debug)]
+pub struct ChannelEnd {
+    /// The task's index in the system description.
+    pub task: usize,
+    /// The slot its channel capability lands in.
+    pub slot: usize,
+    /// The bit of its notification the peer's `channel_signal` raises.
+    pub bit: u32,
+}
+
+/// A channel between two tasks: shared memory and a notification bit each
+/// way.
+#[derive(Clone, Copy, Debug)]
+pub struct ChannelSpec {
+    /// Its name, as in reports.
+    pub name: &'static str,
+    /// Its size in pages.
+    pub pages: usize,
+    /// Whether devices may be given its frames' address (`channel_map`
+    /// reports it).
+    pub dma: bool,
+    /// Side 0 and side 1.
+    pub ends: [ChannelEnd; 2],
+}

@@ -114,6 +114,12 @@ impl DmaRegion {
         self.token.len
     }
 
+    /// The address of the first byte in this address space (an identity,
+    /// e.g. to tell two buffers apart; never dereferenced by callers).
+    pub fn addr(&self) -> usize {
+        self.token.base()
+    }
+
     /// The device address of byte `offset` (which may be `len`, one past
     /// the end).
     pub fn device_addr(&self, offset: usize) -> Result<u64, DmaError> {

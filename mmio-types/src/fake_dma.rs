@@ -102,6 +102,19 @@ impl FakeDma {
         Ok((dev, token))
     }
 
+    /// A second token over the same pages, standing for another program
+    /// that shares them (the other end of a channel): each side's accesses
+    /// are volatile, bounds-checked and through raw pointers, exactly as
+    /// with a device writing at any time.
+    pub fn peer_token(&self) -> DmaToken {
+        // SAFETY: 1. the pages are static memory, live for the process; 2.
+        // page-aligned; 3. the only other users of the range are this
+        // `FakeDma` and its first token, which also access it only through
+        // volatile raw-pointer accesses, never references, so no access
+        // assumes exclusivity (the same sharing as with a device).
+        unsafe { DmaToken::new(self.base, self.len, self.device_addr()) }
+    }
+
     /// The device address of the first byte.
     pub fn device_addr(&self) -> u64 {
         self.base.as_ptr() as u64

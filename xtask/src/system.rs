@@ -14,11 +14,38 @@ const MAX_TASKS: usize = 16;
 /// The largest DMA quota: half the ABI's 16 MiB DMA region (each buffer is
 /// followed by a guard page).
 const MAX_DMA_PAGES: u32 = 2048;
+/// The largest channel (2 MiB; the ABI's `CHANNEL_MAX_PAGES`).
+const MAX_CHANNEL_PAGES: u32 = 512;
+/// Channels the kernel keeps at most (its `MAX_CHANNELS`).
+const MAX_CHANNELS: usize = 16;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawSystem {
     task: Vec<RawTask>,
+    #[serde(default)]
+    channel: Vec<RawChannel>,
+}
+
+/// Shared memory between two tasks, with a notification bit each way.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawChannel {
+    name: String,
+    pages: u32,
+    #[serde(default)]
+    dma: bool,
+    ends: Vec<RawEnd>,
+}
+
+/// One end of a channel: the task, the slot of its channel capability and
+/// the bit the peer's signal raises in its notification.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEnd {
+    task: String,
+    slot: u32,
+    bit: u32,
 }
 
 #[derive(Debug, Deserialize)]
@@ -279,10 +306,28 @@ pub struct Task {
     pub controls: Vec<(u32, usize)>,
 }
 
+/// A validated channel end: (task index, slot, bit).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct End {
+    pub task: usize,
+    pub slot: u32,
+    pub bit: u32,
+}
+
+/// A validated channel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Channel {
+    pub name: String,
+    pub pages: u32,
+    pub dma: bool,
+    pub ends: [End; 2],
+}
+
 /// A validated system description.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct System {
     pub tasks: Vec<Task>,
+    pub channels: Vec<Channel>,
 }
 
 /// Parses and validates a system description for the virtio-mmio
@@ -316,6 +361,8 @@ pub fn parse_for(text: &str, transport: Transport) -> Result<System, String> {
         .enumerate()
         .map(|(i, t)| (t.name.clone(), i))
         .collect();
+    // Per task: the slots and notification bits its grants took.
+    let mut taken: Vec<(BTreeSet<u32>, BTreeSet<u32>)> = Vec::new();
     for t in raw.task {
         if !names.insert(t.name.clone()) {
             return Err(format!("system.toml: task `{}` is declared twice", t.name));
@@ -433,6 +480,7 @@ pub fn parse_for(text: &str, transport: Transport) -> Result<System, String> {
             }
             controls.push((c.slot, target));
         }
+        taken.push((slots, bits));
         tasks.push(Task {
             package: t.package.unwrap_or_else(|| t.name.clone()),
             name: t.name,
@@ -442,7 +490,80 @@ pub fn parse_for(text: &str, transport: Transport) -> Result<System, String> {
             controls,
         });
     }
-    Ok(System { tasks })
+    let channels = parse_channels(raw.channel, &index_of, &mut taken)?;
+    Ok(System { tasks, channels })
+}
+
+/// Validates the channels: names, sizes, two distinct tasks, and slots and
+/// bits not taken by anything else of the same task.
+fn parse_channels(
+    raw: Vec<RawChannel>,
+    index_of: &BTreeMap<String, usize>,
+    taken: &mut [(BTreeSet<u32>, BTreeSet<u32>)],
+) -> Result<Vec<Channel>, String> {
+    if raw.len() > MAX_CHANNELS {
+        return Err(format!(
+            "system.toml: {} channels, the kernel keeps at most {MAX_CHANNELS}",
+            raw.len()
+        ));
+    }
+    let mut names = BTreeSet::new();
+    let mut channels = Vec::new();
+    for c in raw {
+        let what = format!("channel `{}`", c.name);
+        if !is_name(&c.name) || !names.insert(c.name.clone()) {
+            return Err(format!(
+                "system.toml: {what}: a channel needs a unique name of letters, digits and `-`"
+            ));
+        }
+        if c.pages == 0 || c.pages > MAX_CHANNEL_PAGES {
+            return Err(format!(
+                "system.toml: {what}: pages = {} is not in 1..={MAX_CHANNEL_PAGES}",
+                c.pages
+            ));
+        }
+        let [a, b] = <[RawEnd; 2]>::try_from(c.ends)
+            .map_err(|_| format!("system.toml: {what}: `ends` must name exactly two tasks"))?;
+        if a.task == b.task {
+            return Err(format!(
+                "system.toml: {what}: both ends are `{}`; a channel joins two tasks",
+                a.task
+            ));
+        }
+        let mut ends = Vec::new();
+        for e in [a, b] {
+            let end_what = format!("{what}, end `{}`", e.task);
+            let task = *index_of
+                .get(&e.task)
+                .ok_or_else(|| format!("system.toml: {end_what}: no such task"))?;
+            let (slots, bits) = &mut taken[task];
+            claim_slot(slots, e.slot, &end_what)?;
+            if e.bit >= NOTIFY_BITS {
+                return Err(format!(
+                    "system.toml: {end_what}: bit {} is not below {NOTIFY_BITS}",
+                    e.bit
+                ));
+            }
+            if !bits.insert(e.bit) {
+                return Err(format!(
+                    "system.toml: {end_what}: bit {} is used twice",
+                    e.bit
+                ));
+            }
+            ends.push(End {
+                task,
+                slot: e.slot,
+                bit: e.bit,
+            });
+        }
+        channels.push(Channel {
+            name: c.name,
+            pages: c.pages,
+            dma: c.dma,
+            ends: [ends[0], ends[1]],
+        });
+    }
+    Ok(channels)
 }
 
 /// Takes capability slot `slot` of a task for `what`: it must be in
@@ -533,6 +654,24 @@ pub fn generate(system: &System, elf_of: impl Fn(&str) -> std::path::PathBuf) ->
             );
         }
         let _ = writeln!(s, "],\n    }},");
+    }
+    s.push_str("];\n\n/// The channels between tasks.\npub static CHANNELS: &[neuron::system::ChannelSpec] = &[\n");
+    for c in &system.channels {
+        let end = |e: &End| {
+            format!(
+                "neuron::system::ChannelEnd {{ task: {}, slot: {}, bit: {} }}",
+                e.task, e.slot, e.bit
+            )
+        };
+        let _ = writeln!(
+            s,
+            "    neuron::system::ChannelSpec {{ name: {:?}, pages: {}, dma: {}, ends: [{}, {}] }},",
+            c.name,
+            c.pages,
+            c.dma,
+            end(&c.ends[0]),
+            end(&c.ends[1])
+        );
     }
     s.push_str("];\n");
     s
@@ -696,6 +835,91 @@ mod tests {
                 .unwrap_err()
                 .contains("`goldfish-rtc#0` is granted twice")
         );
+    }
+
+    #[test]
+    fn channels_are_checked_and_generated() {
+        let tasks = "[[task]]\nname = \"a\"\n[[task.grant]]\ndevice = \"virtio-blk#0\"\nslot = 1\nrights = []\nirq = { slot = 2, bit = 0 }\n[[task]]\nname = \"b\"\n";
+        let chan = |pages: &str, ends: &str| {
+            format!(
+                "{tasks}[[channel]]\nname = \"c0\"\npages = {pages}\ndma = true\nends = [{ends}]\n"
+            )
+        };
+        let good = "{ task = \"a\", slot = 3, bit = 1 }, { task = \"b\", slot = 1, bit = 0 }";
+        let s = parse(&chan("17", good)).unwrap();
+        assert_eq!(
+            s.channels,
+            [Channel {
+                name: "c0".into(),
+                pages: 17,
+                dma: true,
+                ends: [
+                    End {
+                        task: 0,
+                        slot: 3,
+                        bit: 1
+                    },
+                    End {
+                        task: 1,
+                        slot: 1,
+                        bit: 0
+                    }
+                ],
+            }]
+        );
+        let src = generate(&s, |p| std::path::PathBuf::from(p));
+        assert!(src.contains(
+            "neuron::system::ChannelSpec { name: \"c0\", pages: 17, dma: true, ends: \
+             [neuron::system::ChannelEnd { task: 0, slot: 3, bit: 1 }, \
+             neuron::system::ChannelEnd { task: 1, slot: 1, bit: 0 }] },"
+        ));
+        let cases = [
+            (chan("0", good), "pages = 0 is not in"),
+            (chan("513", good), "pages = 513 is not in"),
+            (
+                chan("1", "{ task = \"a\", slot = 3, bit = 1 }"),
+                "exactly two tasks",
+            ),
+            (
+                chan(
+                    "1",
+                    "{ task = \"a\", slot = 3, bit = 1 }, { task = \"a\", slot = 4, bit = 2 }",
+                ),
+                "both ends are `a`",
+            ),
+            (
+                chan(
+                    "1",
+                    "{ task = \"a\", slot = 3, bit = 1 }, { task = \"zz\", slot = 4, bit = 2 }",
+                ),
+                "no such task",
+            ),
+            (
+                chan(
+                    "1",
+                    "{ task = \"a\", slot = 2, bit = 1 }, { task = \"b\", slot = 4, bit = 2 }",
+                ),
+                "slot 2 is used twice",
+            ),
+            (
+                chan(
+                    "1",
+                    "{ task = \"a\", slot = 3, bit = 0 }, { task = \"b\", slot = 4, bit = 2 }",
+                ),
+                "bit 0 is used twice",
+            ),
+            (
+                chan(
+                    "1",
+                    "{ task = \"a\", slot = 3, bit = 1 }, { task = \"b\", slot = 4, bit = 64 }",
+                ),
+                "bit 64 is not below 64",
+            ),
+        ];
+        for (text, want) in cases {
+            let e = parse(&text).unwrap_err();
+            assert!(e.contains(want), "{e} should contain {want}");
+        }
     }
 
     #[test]

@@ -314,7 +314,7 @@ fn miri(root: &Path, tally: &mut Tally) {
         return;
     }
     println!(
-        "xtask: host tests of mmio-types and the drivers tested with scripted devices, under Miri"
+        "xtask: host tests of mmio-types, ring-types and the drivers tested with scripted devices, under Miri"
     );
     // Through rustup: `cargo` here may be the pinned toolchain's binary,
     // which knows no `+toolchain`.
@@ -334,9 +334,15 @@ fn miri(root: &Path, tally: &mut Tally) {
             "ns16550a",
             "-p",
             "goldfish-rtc",
+            "-p",
+            "ring-types",
         ]);
     let (p, f) = run_tests(cmd);
-    tally.add("miri test -p mmio-types -p ns16550a -p goldfish-rtc", p, f);
+    tally.add(
+        "miri test -p mmio-types -p ns16550a -p goldfish-rtc -p ring-types",
+        p,
+        f,
+    );
 }
 
 /// `cargo package -p mmio-types`, offline and verified with every feature:
@@ -441,6 +447,7 @@ pub fn lint(root: &Path) -> Result<(), String> {
         "neuron",
         "nexus-abi",
         "mmio-types",
+        "ring-types",
         "nexus-virtio",
         "mmio-asm-probes",
         "goldfish-rtc",

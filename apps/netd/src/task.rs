@@ -229,6 +229,7 @@ impl SystemInfo for TaskView {
                 CapKind::Dma => "DMA memory",
                 CapKind::Irq => "interrupt line",
                 CapKind::TaskControl => "control of a task",
+                CapKind::Channel => "a channel end",
             };
             write!(out, "  slot {slot}: {kind}")?;
             if info.len > 0 {

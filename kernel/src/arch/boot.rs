@@ -7,13 +7,14 @@ use crate::cap::{Cap, CapTable, Object};
 use crate::device::{self, Device, DeviceClass, DeviceTable, Found, MAX_DEVICES, PciBar, Region};
 use crate::devtree::{DeviceTree, Irq, MAX_IRQS, Window};
 use crate::elf;
+use crate::mem::Memory;
 use crate::mem::RamPlan;
 use crate::pagetable::KERNEL_MAP_END;
 use crate::pagetable::PageTable;
 use crate::pci::{self, HostBridge};
 use crate::pte::{Owner, Pte};
 use crate::space::AddressSpace;
-use crate::system::{DeviceSel, IrqGrant, TaskSpec};
+use crate::system::{ChannelSpec, DeviceSel, IrqGrant, TaskSpec};
 use crate::task::{Expect, MAX_TASKS, State, Task, TrapFrame};
 
 use super::console::{UART_BASE, kprintln};
@@ -29,7 +30,12 @@ use super::plic::Plic;
 const SLICES_PER_SECOND: u64 = 100;
 
 /// The kernel's entry from the boot code. Never returns.
-pub fn kmain(hartid: usize, dtb: usize, specs: &'static [TaskSpec]) -> ! {
+pub fn kmain(
+    hartid: usize,
+    dtb: usize,
+    specs: &'static [TaskSpec],
+    channels: &'static [ChannelSpec],
+) -> ! {
     kprintln!("neuron: booting on hart {hartid}");
     // SAFETY: OpenSBI passes a valid device tree in a1 and the kernel
     // reserves its frames below, so it stays intact.
@@ -87,6 +93,7 @@ pub fn kmain(hartid: usize, dtb: usize, specs: &'static [TaskSpec]) -> ! {
     }
     grant_devices(k, specs);
     grant_controls(k, specs);
+    create_channels(k, channels);
     if let Some(plic) = k.plic {
         for line in k.irqs.iter() {
             plic.arm(line.line);
@@ -411,6 +418,76 @@ fn grant_irq(k: &mut Kernel, ti: usize, name: &str, irq: IrqGrant, dev_irq: Opti
         Err(e) => {
             kprintln!("neuron: cannot grant irq to {name} slot {}: {e}", irq.slot);
             k.boot_failures += 1;
+        }
+    }
+}
+
+/// Allocates and zeroes each declared channel's frames and mints a channel
+/// capability into each end's slot. A channel whose ends are not both
+/// loaded, or that cannot be made, is a boot failure and is not made.
+fn create_channels(k: &mut Kernel, channels: &'static [ChannelSpec]) {
+    for spec in channels {
+        let loaded =
+            |e: &crate::system::ChannelEnd| k.tasks.get(e.task).is_some_and(Option::is_some);
+        if !spec.ends.iter().all(loaded) {
+            kprintln!(
+                "neuron: cannot make channel {}: an end did not load",
+                spec.name
+            );
+            k.boot_failures += 1;
+            continue;
+        }
+        let Some(base) = k.mem.alloc_frames(spec.pages) else {
+            kprintln!(
+                "neuron: cannot make channel {}: no {} contiguous free frames",
+                spec.name,
+                spec.pages
+            );
+            k.boot_failures += 1;
+            continue;
+        };
+        let ends = spec.ends.map(|e| (e.task, e.bit));
+        let index = match k.channels.create(base, spec.pages, spec.dma, ends) {
+            Ok(index) => index,
+            Err(e) => {
+                kprintln!("neuron: cannot make channel {}: {e:?}", spec.name);
+                k.mem.free_frames(base, spec.pages);
+                k.boot_failures += 1;
+                continue;
+            }
+        };
+        let rights = CapRights::READ | CapRights::WRITE | CapRights::MAP;
+        for (side, end) in spec.ends.iter().enumerate() {
+            let object = Object::Channel {
+                index,
+                side,
+                base,
+                len: spec.pages * 0x1000,
+                dma: spec.dma,
+            };
+            let Some(task) = k.tasks[end.task].as_mut() else {
+                continue;
+            };
+            match task.caps.install(end.slot, Cap::minted(object, rights)) {
+                Ok(()) => kprintln!(
+                    "neuron: channel {} ({} pages{}) to {} in slot {} (bit {})",
+                    spec.name,
+                    spec.pages,
+                    if spec.dma { ", dma" } else { "" },
+                    task.name,
+                    end.slot,
+                    end.bit
+                ),
+                Err(e) => {
+                    kprintln!(
+                        "neuron: cannot give channel {} to {} slot {}: {e}",
+                        spec.name,
+                        task.name,
+                        end.slot
+                    );
+                    k.boot_failures += 1;
+                }
+            }
         }
     }
 }

@@ -3,7 +3,9 @@
 use core::cell::UnsafeCell;
 
 use crate::cap::Object;
+use crate::channel::ChannelTable;
 use crate::device::DeviceTable;
+use crate::mem::Memory;
 use crate::notify::{Claimed, IrqTable};
 use crate::pagetable::PageTable;
 use crate::pci::Functions;
@@ -50,6 +52,8 @@ pub struct Kernel {
     pub pci: Functions,
     /// Configuration space of the PCIe host bridge, if there is one.
     pub ecam: Option<Ecam>,
+    /// The channels between tasks.
+    pub channels: ChannelTable,
 }
 
 /// Where the trap entry goes after the handler (returned in `a0`/`a1`).
@@ -95,6 +99,7 @@ static KERNEL: Global = Global(UnsafeCell::new(Kernel {
     plic: None,
     pci: Functions::new(),
     ecam: None,
+    channels: ChannelTable::new(),
 }));
 
 /// The kernel state.
@@ -155,6 +160,22 @@ impl Kernel {
             }
             space.destroy(&mut self.mem);
         }
+        // Its channel ends go last, after its devices stopped: a live peer
+        // is told (its bit raised) and a channel with no live end left
+        // gives its frames back.
+        let (tasks, mem) = (&mut self.tasks, &mut self.mem);
+        self.channels.end_task(
+            i,
+            |peer, bits| {
+                if let Some(t) = tasks.get_mut(peer).and_then(Option::as_mut)
+                    && !t.state.has_ended()
+                    && let Some(ready) = t.notify.signal(bits)
+                {
+                    t.wake(ready, 0);
+                }
+            },
+            |base, pages| mem.free_frames(base, pages),
+        );
         self.judge();
     }
 
@@ -367,6 +388,19 @@ impl Kernel {
         } else {
             self.enter_current(saved)
         }
+    }
+
+    /// `channel_signal` by the current task succeeded: raise `bits` in task
+    /// `peer`'s notification, waking it if that ends its wait, and return
+    /// to the caller.
+    pub fn signal(&mut self, peer: usize, bits: u64, saved: *mut TrapFrame) -> Next {
+        if let Some(t) = self.tasks.get_mut(peer).and_then(Option::as_mut)
+            && !t.state.has_ended()
+            && let Some(ready) = t.notify.signal(bits)
+        {
+            t.wake(ready, 0);
+        }
+        Next::same(saved)
     }
 
     /// Back to the current task after the kernel switched page tables

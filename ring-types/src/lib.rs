@@ -1,0 +1,19 @@
+//! Typed shared-memory rings between two programs.
+#![doc = include_str!("../README.md")]
+#![no_std]
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod blk;
+mod client;
+mod desc;
+mod error;
+mod layout;
+mod ring;
+mod server;
+
+pub use client::{Buf, Client};
+pub use desc::Desc;
+pub use error::RingError;
+pub use layout::Layout;
+pub use server::{Lease, Server};
