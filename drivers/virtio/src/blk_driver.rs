@@ -597,4 +597,14 @@ impl<T: BlkTransport, S: IrqSys> VirtioBlk<IrqDevice<T, S>> {
     pub fn wait_interrupt(&mut self, deadline: u64) -> Result<Pending<'_, T, S>, IrqError> {
         self.transport.wait(deadline)
     }
+
+    /// Blocks until the device interrupts or a bit of `also` is raised (or
+    /// `time` reaches `deadline`); see [`IrqDevice::wait_also`].
+    pub fn wait_interrupt_also(
+        &mut self,
+        also: u64,
+        deadline: u64,
+    ) -> Result<(Option<Pending<'_, T, S>>, u64), IrqError> {
+        self.transport.wait_also(also, deadline)
+    }
 }

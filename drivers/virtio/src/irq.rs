@@ -126,6 +126,25 @@ impl<T: Transport, S: IrqSys> IrqDevice<T, S> {
         })
     }
 
+    /// Blocks until the line fires or a bit of `also` is raised (or `time`
+    /// reaches `deadline`), for a driver that also serves other event
+    /// sources (its clients' channels). Returns the line's token if it
+    /// fired, and the bits of `also` that were raised (taken).
+    pub fn wait_also(
+        &mut self,
+        also: u64,
+        deadline: u64,
+    ) -> Result<(Option<Pending<'_, T, S>>, u64), IrqError> {
+        let own = 1u64 << self.bit;
+        let woke = self.sys.wait(own | also, deadline)?;
+        let others = woke.bits & also & !own;
+        let pending = (woke.bits & own != 0).then_some(Pending {
+            dev: self,
+            stamp: woke.stamp,
+        });
+        Ok((pending, others))
+    }
+
     /// [`IrqDevice::wait`] without a deadline.
     pub fn wait_forever(&mut self) -> Result<Pending<'_, T, S>, IrqError> {
         self.wait(NO_DEADLINE)
