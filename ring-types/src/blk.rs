@@ -26,11 +26,11 @@ pub const ST_UNSUPPORTED: u8 = 3;
 pub const SECTOR: usize = 512;
 
 crate::ring_layout!(
-    /// The channel of `blk-client`: 16 requests in flight, 16 buffers of
-    /// 4 KiB.
-    pub SmallLayout = 16 entries, 16 buffers of 4096
+    /// A channel to `blkd`: 16 requests in flight, 16 buffers of 64 KiB
+    /// (258 pages).
+    pub BlkLayout = 16 entries, 16 buffers of 65536
 );
-/// Client end of [`SmallLayout`].
-pub type SmallClient = crate::Client<16, 16, 4096>;
-/// Server end of [`SmallLayout`].
-pub type SmallServer = crate::Server<16, 16, 4096>;
+/// Client end of [`BlkLayout`].
+pub type BlkClient = crate::Client<16, 16, 65536>;
+/// Server end of [`BlkLayout`].
+pub type BlkServer = crate::Server<16, 16, 65536>;

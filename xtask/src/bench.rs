@@ -17,6 +17,10 @@ use crate::{baseline, image, netbench, qemu, setup};
 
 /// The bench system description (the `blk-bench` program and its grants).
 const BENCH_SYSTEM: &str = "xtask/bench-system.toml";
+/// The client-path system: `blkd` serving `blk-ring-bench` over a channel.
+const RING_SYSTEM: &str = "xtask/bench-ring-system.toml";
+/// Plain runs of the client-path system (each reads 80 MiB).
+const RING_ROUNDS: usize = 3;
 
 /// One measured figure.
 #[derive(Clone, Debug, PartialEq)]
@@ -143,6 +147,20 @@ pub fn run(root: &Path, instructions_only: bool) -> Result<(), String> {
     let (ours_plain, base_plain) = (median_of(&ours_runs), median_of(&base_runs));
     let ours_icount = run_once(&img.kernel, &img.disk, true, ours)?;
     let base_icount = run_once(&base_elf, &img.disk, true, base)?;
+    // The client path: blk-ring-bench through blkd's rings.
+    let ring = image::build_system(
+        root,
+        RING_SYSTEM,
+        "bench-ring",
+        crate::system::Transport::Mmio,
+    )?;
+    let ring_name = "blk-ring-bench through blkd";
+    let mut ring_runs = Vec::new();
+    for _ in 0..if instructions_only { 0 } else { RING_ROUNDS } {
+        ring_runs.push(run_once(&ring.kernel, &ring.disk, false, ring_name)?);
+    }
+    let ring_plain = median_of(&ring_runs);
+    let ring_icount = run_once(&ring.kernel, &ring.disk, true, ring_name)?;
     // The network figures come from the standard system, where netd runs.
     let system = image::build(root, crate::system::Transport::Mmio)?;
     let net_plain = if instructions_only {
@@ -225,6 +243,13 @@ pub fn run(root: &Path, instructions_only: bool) -> Result<(), String> {
     }
     push("irq_completions", completions, "completions");
     push("irq_spurious", spurious, "wakeups");
+    ring_figures(
+        &mut out,
+        &ring_plain,
+        &ring_icount,
+        &base_plain,
+        instructions_only,
+    )?;
     out.extend(net_plain);
     out.extend(net_icount);
 
@@ -237,6 +262,11 @@ pub fn run(root: &Path, instructions_only: bool) -> Result<(), String> {
     }
 
     println!("xtask: {}", netbench::CLIENT_RATIO_NOT_MEASURABLE);
+    println!(
+        "xtask: blk_client_kill_leaks is not measured: tasks are created only at boot, so a \
+         client cannot be killed and restarted 1000 times in one run (the selftest kills one \
+         client mid-stream and checks that every buffer comes back)"
+    );
 
     let targets = targets(&out);
     println!();
@@ -252,6 +282,73 @@ pub fn run(root: &Path, instructions_only: bool) -> Result<(), String> {
     let path = dir.join("results.json");
     fs::write(&path, to_json(&out, &targets)).map_err(|e| format!("cannot write results: {e}"))?;
     println!("xtask: figures written to {}", path.display());
+    Ok(())
+}
+
+/// The client-path figures: throughput through blkd's rings against
+/// virtio-drivers at the same depth and at depth 1, and instructions per
+/// request through the rings over blkd reading for itself.
+fn ring_figures(
+    out: &mut Vec<Figure>,
+    ring_plain: &[Figure],
+    ring_icount: &[Figure],
+    base_plain: &[Figure],
+    instructions_only: bool,
+) -> Result<(), String> {
+    let mut push = |name: &str, value: f64, unit: &str| {
+        out.push(Figure {
+            name: name.into(),
+            value,
+            unit: unit.into(),
+        })
+    };
+    for depth in ["qd16", "qd1"] {
+        let client = find(ring_icount, &format!("blk_client_instr_per_req_{depth}"))?.value;
+        let own = find(ring_icount, &format!("blkd_instr_per_req_{depth}"))?.value;
+        push(
+            &format!("blk_client_instr_per_req_{depth}"),
+            client,
+            "instructions",
+        );
+        push(&format!("blkd_instr_per_req_{depth}"), own, "instructions");
+        let name = if depth == "qd16" {
+            "blk_client_instr_per_req_vs_blkd".to_string()
+        } else {
+            "blk_client_instr_per_req_vs_blkd_qd1".to_string()
+        };
+        push(&name, client / own.max(1.0), "ratio");
+    }
+    if instructions_only {
+        return Ok(());
+    }
+    for size in ["4k", "64k"] {
+        let q16 = find(ring_plain, &format!("blk_client_read_{size}_qd16"))?.value;
+        let q1 = find(ring_plain, &format!("blk_client_read_{size}_qd1"))?.value;
+        let base16 = find(base_plain, &format!("blk_read_{size}_qd16"))?.value;
+        let base1 = find(base_plain, &format!("blk_read_{size}"))?.value;
+        push(&format!("blk_client_read_{size}_qd16"), q16, "MiB/s");
+        push(&format!("blk_client_read_{size}_qd1"), q1, "MiB/s");
+        push(
+            &format!("virtio_drivers_blk_read_{size}_qd16"),
+            base16,
+            "MiB/s",
+        );
+        push(
+            &format!("blk_read_{size}_qd16_vs_virtio_drivers"),
+            q16 / base16,
+            "ratio",
+        );
+        push(
+            &format!("blk_read_{size}_qd16_vs_virtio_drivers_qd1"),
+            q16 / base1,
+            "ratio",
+        );
+        push(
+            &format!("blk_read_{size}_qd1_vs_virtio_drivers_qd1"),
+            q1 / base1,
+            "ratio",
+        );
+    }
     Ok(())
 }
 
@@ -299,6 +396,24 @@ fn targets(figs: &[Figure]) -> Vec<(String, bool, String)> {
         get("mmio_map"),
         |v| v < 300.0,
         "< 300",
+    );
+    check(
+        "blk_client_instr_per_req_vs_blkd: client -> ring -> blkd -> disk over blkd alone (16 in flight)",
+        get("blk_client_instr_per_req_vs_blkd"),
+        |v| v <= 1.15,
+        "<= 1.15",
+    );
+    check(
+        "blk_read_4k_qd16_vs_virtio_drivers: client through blkd over virtio-drivers, 16 in flight",
+        get("blk_read_4k_qd16_vs_virtio_drivers"),
+        |v| v >= 1.0,
+        ">= 1.0",
+    );
+    check(
+        "blk_read_64k_qd16_vs_virtio_drivers: client through blkd over virtio-drivers, 16 in flight",
+        get("blk_read_64k_qd16_vs_virtio_drivers"),
+        |v| v >= 1.0,
+        ">= 1.0",
     );
     const LATENCY: &str = "irq_latency: interrupt taken to the waiter's next instruction";
     check(LATENCY, get("irq_latency"), |v| v <= 200.0, "<= 200");

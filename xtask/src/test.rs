@@ -456,6 +456,7 @@ pub fn lint(root: &Path) -> Result<(), String> {
     };
     let mut programs: Vec<&str> = system.tasks.iter().map(|t| t.package.as_str()).collect();
     programs.push("blk-bench");
+    programs.push("blk-ring-bench");
     programs.sort_unstable();
     programs.dedup();
     let kernel_side = [

@@ -13,7 +13,7 @@
 use mmio_types::DmaRegion;
 use nexus_abi::{SysError, println, sys};
 use nexus_virtio::disk_pattern::{CLIENT_SECTOR, CLIENT_SECTORS, client_pattern, sector_pattern};
-use ring_types::blk::{OP_FLUSH, OP_READ, OP_WRITE, SECTOR, ST_OK, SmallClient};
+use ring_types::blk::{BlkClient, OP_FLUSH, OP_READ, OP_WRITE, SECTOR, ST_OK};
 use ring_types::{Buf, Desc};
 
 nexus_abi::entry!(main);
@@ -54,7 +54,7 @@ type Batch = [Option<Buf>; DEPTH];
 fn run() -> Result<(), &'static str> {
     let token = sys::channel_map(CHANNEL_SLOT).map_err(|_| "mapping the channel to blkd")?;
     let mut client =
-        SmallClient::new(DmaRegion::new(token)).map_err(|_| "the channel is too small")?;
+        BlkClient::new(DmaRegion::new(token)).map_err(|_| "the channel is too small")?;
 
     // Write the client sectors, 16 requests of 8 sectors in flight at once.
     let sectors_per_req = (REQ / SECTOR) as u64;
@@ -142,7 +142,7 @@ fn run() -> Result<(), &'static str> {
 }
 
 /// Signals blkd if it said it may be asleep.
-fn kick(client: &SmallClient) -> Result<(), &'static str> {
+fn kick(client: &BlkClient) -> Result<(), &'static str> {
     if client.server_sleeping() {
         sys::channel_signal(CHANNEL_SLOT).map_err(|_| "signalling blkd")?;
     }
@@ -150,7 +150,7 @@ fn kick(client: &SmallClient) -> Result<(), &'static str> {
 }
 
 /// Waits for `n` completions, each `ST_OK`; returns their buffers by tag.
-fn collect(client: &mut SmallClient, n: usize) -> Result<Batch, &'static str> {
+fn collect(client: &mut BlkClient, n: usize) -> Result<Batch, &'static str> {
     let mut got: Batch = [const { None }; DEPTH];
     let mut count = 0;
     let deadline = sys::time().saturating_add(ANSWER_TIMEOUT);
@@ -189,7 +189,7 @@ fn collect(client: &mut SmallClient, n: usize) -> Result<Batch, &'static str> {
     Ok(got)
 }
 
-fn release_all(client: &mut SmallClient, batch: Batch) -> Result<(), &'static str> {
+fn release_all(client: &mut BlkClient, batch: Batch) -> Result<(), &'static str> {
     for buf in batch.into_iter().flatten() {
         client
             .release(buf)
@@ -201,7 +201,7 @@ fn release_all(client: &mut SmallClient, batch: Batch) -> Result<(), &'static st
 /// Reads the client sectors back into cleared buffers (16 in flight) and
 /// checks them, then reads the first sectors of the disk, which hold their
 /// own numbers.
-fn read_back(client: &mut SmallClient) -> Result<(), &'static str> {
+fn read_back(client: &mut BlkClient) -> Result<(), &'static str> {
     let sectors_per_req = (REQ / SECTOR) as u64;
     for (base, known) in [(CLIENT_SECTOR, true), (0, false)] {
         for k in 0..DEPTH {

@@ -9,7 +9,7 @@ use mmio_types::DmaRegion;
 use nexus_abi::notify::NO_DEADLINE;
 use nexus_abi::{println, sys};
 use ring_types::Desc;
-use ring_types::blk::{OP_READ, SmallClient};
+use ring_types::blk::{BlkClient, OP_READ};
 
 nexus_abi::entry!(main);
 
@@ -33,7 +33,7 @@ fn main() -> i32 {
 fn run() -> Result<(), &'static str> {
     let token = sys::channel_map(CHANNEL_SLOT).map_err(|_| "mapping the channel")?;
     let mut client =
-        SmallClient::new(DmaRegion::new(token)).map_err(|_| "the channel is too small")?;
+        BlkClient::new(DmaRegion::new(token)).map_err(|_| "the channel is too small")?;
     let mut sector = 0u64;
     let mut reported = false;
     loop {

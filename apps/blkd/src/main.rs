@@ -129,12 +129,57 @@ fn drive<T: BlkTransport>(transport: T, interrupts: bool) -> Result<Blk<T>, Fail
         }
         println!("blkd: {IRQ_READS} reads completed by interrupt, none spurious");
         println!("SELFTEST: irq ok");
+        measure_own_reads(&mut blk)?;
     } else {
         println!("blkd: no irq capability: polling");
     }
 
     sys::dma_free(buf.into_token()).map_err(|(e, _)| Failure::Sys("freeing DMA memory", e))?;
     Ok(blk)
+}
+
+/// Reads measured for the instruction figures.
+const MEASURED_READS: u64 = 256;
+
+/// Guest instructions per 4 KiB read blkd makes for itself, interrupt
+/// driven, with 16 and with 1 in flight (`BENCH:` lines: what `cargo xtask
+/// bench` compares the client path through the rings with; exact under
+/// `-icount`, where `instret` counts every instruction the hart retires).
+fn measure_own_reads<T: BlkTransport>(blk: &mut Blk<T>) -> Result<(), Failure> {
+    let region = DmaRegion::new(sys::dma_alloc(16).map_err(sys_err("allocating 16 buffers"))?);
+    blk.set_interrupts(true)
+        .map_err(|_| "cannot enable interrupts")?;
+    for (name, depth) in [
+        ("blkd_instr_per_req_qd16", 16),
+        ("blkd_instr_per_req_qd1", 1),
+    ] {
+        let start = sys::instret();
+        let (mut issued, mut done) = (0u64, 0u64);
+        while done < MEASURED_READS {
+            while issued < MEASURED_READS && issued - done < depth {
+                let at = (issued % 16) as usize * 4096;
+                let range = DmaRange::new(&region, at, 4096).map_err(|_| "buffer too small")?;
+                blk.submit_read(issued * 8, range)
+                    .map_err(blk_err("submitting a measured read"))?;
+                issued += 1;
+            }
+            let deadline = sys::time().saturating_add(DEVICE_TIMEOUT);
+            blk.wait_interrupt(deadline)
+                .map_err(|_| "the device did not interrupt within a second")?
+                .acknowledge()
+                .rearm()
+                .map_err(|_| "irq_ack failed")?;
+            while let Some((_, result)) = blk.poll() {
+                result.map_err(blk_err("a measured read"))?;
+                done += 1;
+            }
+        }
+        let per = (sys::instret() - start) / MEASURED_READS;
+        println!("BENCH: {name} {per} instructions");
+    }
+    blk.set_interrupts(false)
+        .map_err(|_| "cannot disable interrupts")?;
+    sys::dma_free(region.into_token()).map_err(|(e, _)| Failure::Sys("freeing DMA memory", e))
 }
 
 /// Sector 0 and the last sector hold their own numbers.

@@ -7,7 +7,7 @@ use nexus_abi::notify::NO_DEADLINE;
 use nexus_abi::{CapKind, SysError, println, sys};
 use nexus_virtio::{BlkError, BlkTransport, DmaRange, ReqId};
 use ring_types::blk::{
-    OP_FLUSH, OP_READ, OP_WRITE, SECTOR, ST_INVALID, ST_IOERR, ST_OK, ST_UNSUPPORTED, SmallServer,
+    BlkServer, OP_FLUSH, OP_READ, OP_WRITE, SECTOR, ST_INVALID, ST_IOERR, ST_OK, ST_UNSUPPORTED,
 };
 use ring_types::{Desc, Lease, RingError};
 
@@ -44,7 +44,7 @@ struct Conn {
     name: &'static str,
     slot: usize,
     bit: u32,
-    server: SmallServer,
+    server: BlkServer,
     state: State,
     /// Completions posted since it was last considered for a signal.
     posted: bool,
@@ -81,7 +81,7 @@ pub fn serve<T: BlkTransport>(blk: &mut Blk<T>, interrupts: bool) -> Result<(), 
             println!("blkd: channel of {name} is not device-reachable; not served");
             continue;
         }
-        match SmallServer::new(DmaRegion::new(token)) {
+        match BlkServer::new(DmaRegion::new(token)) {
             Ok(server) => {
                 conns[i] = Some(Conn {
                     name,
@@ -240,7 +240,7 @@ pub fn serve<T: BlkTransport>(blk: &mut Blk<T>, interrupts: bool) -> Result<(), 
 /// data buffer; a malformed one is answered with a status instead.
 fn submit<T: BlkTransport>(
     blk: &mut Blk<T>,
-    server: &SmallServer,
+    server: &BlkServer,
     desc: Desc,
     lease: &Lease,
 ) -> Result<ReqId, u8> {

@@ -57,7 +57,77 @@ pub fn run(transport: MmioTransport<'static>, timebase: u64) {
         );
         println!("BENCH: {name} {}.{} MiB/s", tenths / 10, tenths % 10);
     }
+    // 16 requests in flight through the non-blocking API.
+    let mut bufs: [&'static mut [u8]; DEPTH] = core::array::from_fn(|_| hal::alloc_buffer(16));
+    for (name, size) in [("blk_read_4k_qd16", 4096), ("blk_read_64k_qd16", 65536)] {
+        let mut ticks = [0u64; RUNS];
+        for t in &mut ticks {
+            *t = sequential_qd(&mut blk, &mut bufs, size);
+        }
+        let tenths = mib_per_s_tenths(
+            (RUN_SECTORS * SECTOR_SIZE) as u64,
+            median(&mut ticks),
+            timebase,
+        );
+        println!("BENCH: {name} {}.{} MiB/s", tenths / 10, tenths % 10);
+    }
     instructions(&mut blk, small);
+}
+
+/// Requests in flight for the `_qd16` figures.
+const DEPTH: usize = 16;
+
+/// Reads the first 16 MiB with requests of `size` bytes, [`DEPTH`] of them
+/// in flight (`read_blocks_nb`, then `complete_read_blocks` as each comes
+/// back); returns the `time` ticks taken.
+fn sequential_qd(blk: &mut Blk, bufs: &mut [&'static mut [u8]; DEPTH], size: usize) -> u64 {
+    let step = size / SECTOR_SIZE;
+    let mut reqs: [BlkReq; DEPTH] = core::array::from_fn(|_| BlkReq::default());
+    let mut resps: [BlkResp; DEPTH] = core::array::from_fn(|_| BlkResp::default());
+    let mut tokens: [Option<u16>; DEPTH] = [None; DEPTH];
+    let (mut next, mut in_flight) = (0usize, 0usize);
+    let start = time();
+    loop {
+        while in_flight < DEPTH && next < RUN_SECTORS {
+            let Some(i) = tokens.iter().position(Option::is_none) else {
+                break;
+            };
+            // SAFETY: `reqs[i]`, `bufs[i]` and `resps[i]` are not touched
+            // again until `complete_read_blocks` returns them below.
+            let token = unsafe {
+                blk.read_blocks_nb(next, &mut reqs[i], &mut bufs[i][..size], &mut resps[i])
+            };
+            let token = token.unwrap_or_else(|e| fail!("read_blocks_nb at sector {next}: {e}"));
+            tokens[i] = Some(token);
+            next += step;
+            in_flight += 1;
+        }
+        if in_flight == 0 {
+            break;
+        }
+        let mut spins = 0u32;
+        let token = loop {
+            if let Some(t) = blk.peek_used() {
+                break t;
+            }
+            spins += 1;
+            if spins > SPIN_LIMIT {
+                fail!("no request done after {SPIN_LIMIT} polls");
+            }
+            core::hint::spin_loop();
+        };
+        let Some(i) = tokens.iter().position(|t| *t == Some(token)) else {
+            fail!("used ring holds token {token}, which is no request in flight");
+        };
+        // SAFETY: the same `req`, `buf` and `resp` as given to `read_blocks_nb`.
+        let done = unsafe {
+            blk.complete_read_blocks(token, &reqs[i], &mut bufs[i][..size], &mut resps[i])
+        };
+        done.unwrap_or_else(|e| fail!("complete_read_blocks: {e}"));
+        tokens[i] = None;
+        in_flight -= 1;
+    }
+    time() - start
 }
 
 /// Reads the first 16 MiB once, untimed, and checks every sector holds its number.

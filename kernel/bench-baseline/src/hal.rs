@@ -7,7 +7,7 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 use virtio_drivers::{BufferDirection, Hal, PhysAddr};
 
 const PAGE_SIZE: usize = 4096;
-const ARENA_SIZE: usize = 1 << 20;
+const ARENA_SIZE: usize = 2 << 20;
 
 /// DMA memory: page-aligned, in .bss, never freed.
 #[repr(C, align(4096))]

@@ -7,7 +7,7 @@
 
 use mmio_types::DmaRegion;
 use nexus_abi::{println, sys};
-use ring_types::blk::SmallLayout;
+use ring_types::blk::BlkLayout;
 
 nexus_abi::entry!(main);
 
@@ -22,8 +22,8 @@ fn main() -> i32 {
     let mut mem = DmaRegion::new(token);
     // Every entry of the request ring: random words (xorshift).
     let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    let entries = SmallLayout::REQUESTS + 0xc0;
-    for i in 0..SmallLayout::ENTRIES * 2 {
+    let entries = BlkLayout::REQUESTS + 0xc0;
+    for i in 0..BlkLayout::ENTRIES * 2 {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
@@ -34,8 +34,8 @@ fn main() -> i32 {
         }
     }
     // A valid-looking head: a full ring of it.
-    let head = SmallLayout::ENTRIES as u32;
-    if mem.write::<u32>(SmallLayout::REQUESTS, head).is_err() {
+    let head = BlkLayout::ENTRIES as u32;
+    if mem.write::<u32>(BlkLayout::REQUESTS, head).is_err() {
         return 1;
     }
     let _ = sys::channel_signal(CHANNEL_SLOT);
