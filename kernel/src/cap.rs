@@ -48,15 +48,15 @@ pub enum Object {
     /// Only the kernel mints these, from the system description.
     Channel {
         /// The channel table entry.
-        index: usize,
-        /// Which end.
-        side: usize,
-        /// Physical base of the shared frames (revealed only for `dma`).
-        base: usize,
-        /// Length in bytes.
-        len: usize,
+        index: u16,
+        /// Which end (0 or 1).
+        side: u8,
         /// Whether devices may be given the frames' address.
         dma: bool,
+        /// Length in pages.
+        pages: u32,
+        /// Physical base of the shared frames (revealed only for `dma`).
+        base: usize,
     },
 }
 
@@ -73,9 +73,6 @@ pub struct Cap {
     pub parent: Option<usize>,
     /// Where it is mapped in the holder's address space, if it is.
     pub mapped_at: Option<usize>,
-    /// For a copy received through `cap_transfer`: the sending task and
-    /// the slot it was copied from (revoking that revokes the copy).
-    pub origin: Option<(usize, usize)>,
 }
 
 impl Cap {
@@ -86,7 +83,6 @@ impl Cap {
             rights,
             parent: None,
             mapped_at: None,
-            origin: None,
         }
     }
 
@@ -107,9 +103,8 @@ impl Cap {
     pub fn len(&self) -> usize {
         match self.object {
             Object::Task | Object::Irq { .. } | Object::TaskControl { .. } => 0,
-            Object::DeviceMmio { len, .. }
-            | Object::Dma { len, .. }
-            | Object::Channel { len, .. } => len,
+            Object::DeviceMmio { len, .. } | Object::Dma { len, .. } => len,
+            Object::Channel { pages, .. } => pages as usize * PAGE_SIZE,
         }
     }
 }
@@ -118,6 +113,10 @@ impl Cap {
 #[derive(Clone, Debug)]
 pub struct CapTable {
     slots: [Option<Cap>; CAP_SLOTS],
+    /// For each slot holding a copy received through `cap_transfer`: the
+    /// sending task and the slot it was copied from (revoking that revokes
+    /// the copy). Kept beside the slots so a capability stays 64 bytes.
+    origins: [Option<(u8, u8)>; CAP_SLOTS],
 }
 
 impl Default for CapTable {
@@ -126,12 +125,18 @@ impl Default for CapTable {
     }
 }
 
+// A capability is 64 bytes, so a slot's address is one shift away.
+const _: () = assert!(core::mem::size_of::<Cap>() == 64);
+
 impl CapTable {
     /// A table holding only the self capability in slot 0.
     pub fn new() -> CapTable {
         let mut slots = [None; CAP_SLOTS];
         slots[SELF_SLOT] = Some(Cap::minted(Object::Task, CapRights::empty()));
-        CapTable { slots }
+        CapTable {
+            slots,
+            origins: [None; CAP_SLOTS],
+        }
     }
 
     /// The capability in `slot`, checked: `BadSlot` beyond the table,
@@ -202,7 +207,6 @@ impl CapTable {
             rights,
             parent: Some(slot),
             mapped_at: None,
-            origin: None,
         });
         Ok(free)
     }
@@ -237,7 +241,29 @@ impl CapTable {
 
     /// Empties `slot`, returning what it held.
     pub fn take(&mut self, slot: usize) -> Option<Cap> {
+        if let Some(o) = self.origins.get_mut(slot) {
+            *o = None;
+        }
         self.slots.get_mut(slot)?.take()
+    }
+
+    /// Puts a copy received from task `task`'s slot `from` in the lowest
+    /// free slot; returns it (`NoSlot` if none is free).
+    pub fn install_copy(&mut self, cap: Cap, task: usize, from: usize) -> Result<usize, SysError> {
+        let slot = self.free_slot()?;
+        let origin = (u8::try_from(task), u8::try_from(from));
+        let (Ok(task), Ok(from)) = origin else {
+            return Err(SysError::InvalidArgument);
+        };
+        self.install(slot, cap)?;
+        self.origins[slot] = Some((task, from));
+        Ok(slot)
+    }
+
+    /// Where the copy in `slot` came from (task, slot), if it is one.
+    pub fn origin(&self, slot: usize) -> Option<(usize, usize)> {
+        let (t, s) = (*self.origins.get(slot)?)?;
+        Some((usize::from(t), usize::from(s)))
     }
 
     /// The slot whose capability is mapped at `va`, if any.

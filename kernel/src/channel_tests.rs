@@ -25,10 +25,10 @@ fn world(dma: bool, rights: CapRights) -> (World, usize) {
         .create(base, PAGES, dma, [(0, 5), (2, 9)])
         .unwrap();
     let object = Object::Channel {
-        index,
+        index: index as u16,
         side: 0,
         base,
-        len: PAGES * PAGE_SIZE,
+        pages: PAGES as u32,
         dma,
     };
     w.task

@@ -333,7 +333,6 @@ impl AddressSpace {
             rights: CapRights::READ | CapRights::WRITE | CapRights::MAP,
             parent: None,
             mapped_at: Some(va),
-            origin: None,
         };
         caps.install(slot, cap)?;
         Ok((va, pa, len))
@@ -373,9 +372,13 @@ impl AddressSpace {
         slot: usize,
     ) -> Result<(usize, usize, usize), SysError> {
         let cap = caps.get_mut(slot)?;
-        let Object::Channel { base, len, dma, .. } = cap.object else {
+        let Object::Channel {
+            base, pages, dma, ..
+        } = cap.object
+        else {
             return Err(SysError::WrongKind);
         };
+        let len = pages as usize * PAGE_SIZE;
         if !cap
             .rights
             .contains(CapRights::READ | CapRights::WRITE | CapRights::MAP)

@@ -1012,7 +1012,7 @@ mod fuzz {
             let chan_pages = 3;
             let chan_base = w.mem.alloc_frames(chan_pages).unwrap();
             let index = w.channels.create(chan_base, chan_pages, true, [(0, 1), (3, 7)]).unwrap();
-            let chan = Object::Channel { index, side: 0, base: chan_base, len: chan_pages * PAGE_SIZE, dma: true };
+            let chan = Object::Channel { index: index as u16, side: 0, base: chan_base, pages: chan_pages as u32, dma: true };
             w.task.caps.install(7, Cap::minted(chan, ALL)).unwrap();
             let chan_frames = chan_base..chan_base + chan_pages * PAGE_SIZE;
             let mut peer_ended = false;
@@ -1068,10 +1068,10 @@ mod fuzz {
                         prop_assert!(!peer_ended, "a dead peer signalled");
                         prop_assert_eq!((task, bits), (3, 1 << 7));
                     }
-                    Action::Transfer { peer, bits, cap } => {
+                    Action::Transfer { peer, bits, cap, from } => {
                         prop_assert!(!peer_ended, "a copy for a dead peer");
                         prop_assert_eq!((peer, bits), (3, 1 << 7));
-                        prop_assert_eq!(cap.origin.map(|o| o.0), Some(0));
+                        prop_assert!(cap.rights.bits() <= w.task.caps.get(from).map(|c| c.rights.bits()).unwrap_or(0));
                         // As the scheduler would answer: the peer's slot.
                         w.task.frame.regs[reg::A0] = 0;
                     }

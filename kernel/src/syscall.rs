@@ -42,6 +42,8 @@ pub enum Action {
         bits: u64,
         /// The copy.
         cap: Cap,
+        /// The caller's slot it was copied from.
+        from: usize,
     },
     /// `cap_revoke` deleted the caller's capabilities in these slots (and
     /// answered): delete the copies transferred from them, everywhere.
@@ -219,7 +221,14 @@ pub fn dispatch(
             Err(e) => reply(task, Err(e)),
         },
         CAP_TRANSFER => match cap_transfer(task, env, a0, a1, a2) {
-            Ok((peer, bits, cap)) => return Action::Transfer { peer, bits, cap },
+            Ok((peer, bits, cap)) => {
+                return Action::Transfer {
+                    peer,
+                    bits,
+                    cap,
+                    from: a1,
+                };
+            }
             Err(e) => reply(task, Err(e)),
         },
         _ => reply(task, Err(SysError::BadSyscall)),
@@ -290,7 +299,7 @@ fn channel_signal(task: &Task, env: &Env<'_>, slot: usize) -> Result<(usize, u64
     if !cap.rights.contains(CapRights::WRITE) {
         return Err(SysError::RightsExceeded);
     }
-    env.channels.signal(index, side)
+    env.channels.signal(usize::from(index), usize::from(side))
 }
 
 /// `cap_transfer(channel_slot, slot, rights)`: checks the channel end as
@@ -313,8 +322,8 @@ fn cap_transfer(
     if !chan.rights.contains(CapRights::WRITE) {
         return Err(SysError::RightsExceeded);
     }
-    let cap = crate::transfer::copy_for_transfer(&task.caps, env.me, slot, rights)?;
-    let (peer, bits) = env.channels.signal(index, side)?;
+    let cap = crate::transfer::copy_for_transfer(&task.caps, slot, rights)?;
+    let (peer, bits) = env.channels.signal(usize::from(index), usize::from(side))?;
     Ok((peer, bits, cap))
 }
 

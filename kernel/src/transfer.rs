@@ -21,12 +21,7 @@ use crate::task::{MAX_TASKS, Task};
 /// (`WrongKind`); the sender's `TRANSFER` right (`RightsExceeded`);
 /// unknown rights bits (`InvalidArgument`); rights beyond the sender's
 /// (`RightsExceeded`).
-pub fn copy_for_transfer(
-    caps: &CapTable,
-    me: usize,
-    slot: usize,
-    rights: usize,
-) -> Result<Cap, SysError> {
+pub fn copy_for_transfer(caps: &CapTable, slot: usize, rights: usize) -> Result<Cap, SysError> {
     let cap = caps.get(slot)?;
     if !matches!(cap.object, Object::DeviceMmio { .. }) {
         return Err(SysError::WrongKind);
@@ -38,21 +33,7 @@ pub fn copy_for_transfer(
     if !cap.rights.contains(rights) {
         return Err(SysError::RightsExceeded);
     }
-    Ok(Cap {
-        object: cap.object,
-        rights,
-        parent: None,
-        mapped_at: None,
-        origin: Some((me, slot)),
-    })
-}
-
-/// Puts a transferred copy in the receiver's lowest free slot
-/// (`NoSlot` if there is none).
-pub fn receive(caps: &mut CapTable, cap: Cap) -> Result<usize, SysError> {
-    let slot = caps.free_slot()?;
-    caps.install(slot, cap)?;
-    Ok(slot)
+    Ok(Cap::minted(cap.object, rights))
 }
 
 /// Task `from` just lost the capabilities in `slots` (a bit per slot) to a
@@ -76,8 +57,8 @@ pub fn revoke_copies<M: Memory>(
         for (u, task) in tasks.iter_mut().enumerate().take(MAX_TASKS) {
             let Some(task) = task else { continue };
             let mut doomed = 0u64;
-            for (i, cap) in task.caps.iter() {
-                if let Some((ot, os)) = cap.origin
+            for i in 0..CAP_SLOTS {
+                if let Some((ot, os)) = task.caps.origin(i)
                     && ot == t
                     && os < CAP_SLOTS
                     && set & (1 << os) != 0
@@ -160,17 +141,17 @@ mod tests {
         caps.install(3, Cap::minted(Object::Irq { index: 0 }, all))
             .unwrap();
         let r = (CapRights::READ | CapRights::MAP).bits();
-        assert_eq!(copy_for_transfer(&caps, 0, 32, r), Err(SysError::BadSlot));
-        assert_eq!(copy_for_transfer(&caps, 0, 9, r), Err(SysError::EmptySlot));
-        assert_eq!(copy_for_transfer(&caps, 0, 3, r), Err(SysError::WrongKind));
-        assert_eq!(copy_for_transfer(&caps, 0, 0, r), Err(SysError::WrongKind));
+        assert_eq!(copy_for_transfer(&caps, 32, r), Err(SysError::BadSlot));
+        assert_eq!(copy_for_transfer(&caps, 9, r), Err(SysError::EmptySlot));
+        assert_eq!(copy_for_transfer(&caps, 3, r), Err(SysError::WrongKind));
+        assert_eq!(copy_for_transfer(&caps, 0, r), Err(SysError::WrongKind));
         assert_eq!(
-            copy_for_transfer(&caps, 0, 2, r),
+            copy_for_transfer(&caps, 2, r),
             Err(SysError::RightsExceeded),
             "no TRANSFER"
         );
         assert_eq!(
-            copy_for_transfer(&caps, 0, 1, 1 << 12),
+            copy_for_transfer(&caps, 1, 1 << 12),
             Err(SysError::InvalidArgument)
         );
         let ro = caps.derive(
@@ -181,21 +162,27 @@ mod tests {
         );
         let ro = ro.unwrap();
         assert_eq!(
-            copy_for_transfer(&caps, 0, ro, (CapRights::READ | CapRights::WRITE).bits()),
+            copy_for_transfer(&caps, ro, (CapRights::READ | CapRights::WRITE).bits()),
             Err(SysError::RightsExceeded),
             "the sender's rights bound the copy's"
         );
-        let copy = copy_for_transfer(&caps, 7, 1, r).unwrap();
+        let copy = copy_for_transfer(&caps, 1, r).unwrap();
         assert_eq!(copy.rights.bits(), r);
-        assert_eq!(copy.origin, Some((7, 1)));
         assert_eq!((copy.parent, copy.mapped_at), (None, None));
         let mut other = CapTable::new();
-        assert_eq!(receive(&mut other, copy), Ok(1), "the lowest free slot");
-        assert_eq!(receive(&mut other, copy), Ok(2));
+        assert_eq!(
+            other.install_copy(copy, 7, 1),
+            Ok(1),
+            "the lowest free slot"
+        );
+        assert_eq!(other.origin(1), Some((7, 1)));
+        assert_eq!(other.install_copy(copy, 7, 1), Ok(2));
         for _ in 3..CAP_SLOTS {
-            receive(&mut other, copy).unwrap();
+            other.install_copy(copy, 7, 1).unwrap();
         }
-        assert_eq!(receive(&mut other, copy), Err(SysError::NoSlot));
+        assert_eq!(other.install_copy(copy, 7, 1), Err(SysError::NoSlot));
+        other.take(1);
+        assert_eq!(other.origin(1), None, "an emptied slot forgets its origin");
     }
 
     #[test]
@@ -209,8 +196,8 @@ mod tests {
         // a derives a child, hands it to b; b maps it, derives from it, and
         // hands that on to c; d gets an unrelated copy of a's slot 1.
         let child = t(&mut v, 0).caps.derive(1, 0, 0x2000, all.bits()).unwrap();
-        let copy = copy_for_transfer(&t(&mut v, 0).caps, 0, child, all.bits()).unwrap();
-        let b_slot = receive(&mut t(&mut v, 1).caps, copy).unwrap();
+        let copy = copy_for_transfer(&t(&mut v, 0).caps, child, all.bits()).unwrap();
+        let b_slot = t(&mut v, 1).caps.install_copy(copy, 0, child).unwrap();
         let b = t(&mut v, 1);
         let (va, _) = b
             .space
@@ -220,10 +207,10 @@ mod tests {
             .unwrap();
         assert!(b.space.as_ref().unwrap().query(&mut mem, va).is_ok());
         let b_child = b.caps.derive(b_slot, 0, PAGE_SIZE, all.bits()).unwrap();
-        let to_c = copy_for_transfer(&b.caps, 1, b_child, all.bits()).unwrap();
-        let c_slot = receive(&mut t(&mut v, 2).caps, to_c).unwrap();
-        let to_d = copy_for_transfer(&t(&mut v, 0).caps, 0, 1, all.bits()).unwrap();
-        let d_slot = receive(&mut t(&mut v, 3).caps, to_d).unwrap();
+        let to_c = copy_for_transfer(&b.caps, b_child, all.bits()).unwrap();
+        let c_slot = t(&mut v, 2).caps.install_copy(to_c, 1, b_child).unwrap();
+        let to_d = copy_for_transfer(&t(&mut v, 0).caps, 1, all.bits()).unwrap();
+        let d_slot = t(&mut v, 3).caps.install_copy(to_d, 0, 1).unwrap();
 
         // a revokes slot 1: its child goes locally, and every copy of the
         // child, transitively, goes too.
@@ -265,8 +252,8 @@ mod tests {
             .caps
             .install(2, Cap::minted(WINDOW, all))
             .unwrap();
-        let copy = copy_for_transfer(&t(&mut v, 0).caps, 0, 1, all.bits()).unwrap();
-        let s = receive(&mut t(&mut v, 1).caps, copy).unwrap();
+        let copy = copy_for_transfer(&t(&mut v, 0).caps, 1, all.bits()).unwrap();
+        let s = t(&mut v, 1).caps.install_copy(copy, 0, 1).unwrap();
         assert_eq!(revoke_copies(&mut v, &mut mem, 0, 1 << 2), 0);
         assert_eq!(
             revoke_copies(&mut v, &mut mem, 1, 1 << 1),

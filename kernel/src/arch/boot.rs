@@ -459,10 +459,10 @@ fn create_channels(k: &mut Kernel, channels: &'static [ChannelSpec]) {
         let rights = CapRights::READ | CapRights::WRITE | CapRights::MAP;
         for (side, end) in spec.ends.iter().enumerate() {
             let object = Object::Channel {
-                index,
-                side,
+                index: index as u16,
+                side: side as u8,
                 base,
-                len: spec.pages * 0x1000,
+                pages: spec.pages as u32,
                 dma: spec.dma,
             };
             let Some(task) = k.tasks[end.task].as_mut() else {

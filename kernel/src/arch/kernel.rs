@@ -411,10 +411,12 @@ impl Kernel {
         peer: usize,
         bits: u64,
         cap: crate::cap::Cap,
+        from: usize,
         saved: *mut TrapFrame,
     ) -> Next {
+        let me = self.current;
         let received = match self.tasks.get_mut(peer).and_then(Option::as_mut) {
-            Some(t) if !t.state.has_ended() => crate::transfer::receive(&mut t.caps, cap),
+            Some(t) if !t.state.has_ended() => t.caps.install_copy(cap, me, from),
             _ => Err(nexus_abi::SysError::PeerEnded),
         };
         if received.is_ok() {

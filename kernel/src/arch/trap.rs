@@ -91,7 +91,12 @@ extern "C" fn neuron_user_trap_slow(
             }
             Action::Kill(target) => k.kill(target, saved),
             Action::Signal { task, bits } => k.signal(task, bits, saved),
-            Action::Transfer { peer, bits, cap } => k.transfer(peer, bits, cap, saved),
+            Action::Transfer {
+                peer,
+                bits,
+                cap,
+                from,
+            } => k.transfer(peer, bits, cap, from, saved),
             Action::Revoked(slots) => k.revoke_copies(slots, saved),
         };
     }
