@@ -163,12 +163,22 @@ fn measure_own_reads<T: BlkTransport>(blk: &mut Blk<T>) -> Result<(), Failure> {
                     .map_err(blk_err("submitting a measured read"))?;
                 issued += 1;
             }
-            let deadline = sys::time().saturating_add(DEVICE_TIMEOUT);
-            blk.wait_interrupt(deadline)
-                .map_err(|_| "the device did not interrupt within a second")?
-                .acknowledge()
-                .rearm()
-                .map_err(|_| "irq_ack failed")?;
+            // Up to ten seconds for an interrupt (a second at a time).
+            let mut tries = 0;
+            loop {
+                let deadline = sys::time().saturating_add(DEVICE_TIMEOUT);
+                match blk.wait_interrupt(deadline) {
+                    Ok(pending) => {
+                        pending
+                            .acknowledge()
+                            .rearm()
+                            .map_err(|_| "irq_ack failed")?;
+                        break;
+                    }
+                    Err(_) if tries < 10 => tries += 1,
+                    Err(_) => return Err("the device did not interrupt within 10 s".into()),
+                }
+            }
             while let Some((_, result)) = blk.poll() {
                 result.map_err(blk_err("a measured read"))?;
                 done += 1;
