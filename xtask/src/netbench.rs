@@ -29,7 +29,7 @@ const UDP_BYTES: usize = 64;
 /// Datagrams echoed for the instruction count.
 const ICOUNT_DATAGRAMS: u64 = 200;
 /// How long the system may take to come up.
-const BOOT_TIMEOUT: Duration = Duration::from_secs(120);
+const BOOT_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Why the split figure is not measured.
 pub const CLIENT_RATIO_NOT_MEASURABLE: &str = "net_client_instr_ratio is not measured: the \
