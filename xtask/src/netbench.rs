@@ -33,8 +33,8 @@ const BOOT_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Why the split figure is not measured.
 pub const CLIENT_RATIO_NOT_MEASURABLE: &str = "net_client_instr_ratio is not measured: the \
-    services run inside netd, as there are no inter-task rings yet to put them in a task of \
-    their own; there is nothing to compare netd answering itself with";
+    services run inside netd; moving them to a task of their own over a channel ring (as blkd's \
+    clients are) is not done, so there is nothing to compare netd answering itself with";
 
 /// Boots the system on `machine` with fresh forwards and waits until netd
 /// serves; the session and the forwards.

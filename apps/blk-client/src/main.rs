@@ -22,6 +22,8 @@ nexus_abi::entry!(main);
 const CHANNEL_SLOT: usize = 1;
 /// The bit blkd's signals raise here.
 const CHANNEL_BIT: u32 = 1;
+/// How long a wait for blkd lasts before blkd is signalled again: 100 ms.
+const KICK_INTERVAL: u64 = 1_000_000;
 /// Task-control capabilities over blk-victim and blkd.
 const VICTIM_SLOT: usize = 2;
 const BLKD_SLOT: usize = 3;
@@ -57,6 +59,8 @@ fn run() -> Result<(), &'static str> {
     let mut client =
         BlkClient::new(DmaRegion::new(token)).map_err(|_| "the channel is too small")?;
 
+    // Times blkd was signalled again after 100 ms without an answer.
+    let mut kicks = 0u32;
     // Write the client sectors, 16 requests of 8 sectors in flight at once.
     let sectors_per_req = (REQ / SECTOR) as u64;
     let mut sent = 0;
@@ -78,7 +82,7 @@ fn run() -> Result<(), &'static str> {
         sent += 1;
     }
     kick(&client)?;
-    let done = collect(&mut client, sent)?;
+    let done = collect(&mut client, sent, &mut kicks)?;
     release_all(&mut client, done)?;
     let flush = client.alloc().ok_or("no free buffer")?;
     let desc = Desc {
@@ -91,14 +95,15 @@ fn run() -> Result<(), &'static str> {
         .submit(desc, flush)
         .map_err(|_| "submitting a flush")?;
     kick(&client)?;
-    let done = collect(&mut client, 1)?;
+    let done = collect(&mut client, 1, &mut kicks)?;
     release_all(&mut client, done)?;
 
-    read_back(&mut client)?;
+    read_back(&mut client, &mut kicks)?;
     println!(
         "blk-client: {DEPTH} writes and {DEPTH} reads of {REQ} bytes in flight at once, \
          data checked"
     );
+    println!("blk-client: blkd was signalled again after 100 ms of silence {kicks} time(s)");
     println!("SELFTEST: blk client ok");
 
     // blk-victim streams reads; end it mid-stream, then check blkd
@@ -110,7 +115,7 @@ fn run() -> Result<(), &'static str> {
         _ => return Err("the idle wait did not time out"),
     }
     sys::task_kill(VICTIM_SLOT).map_err(|_| "killing blk-victim")?;
-    read_back(&mut client)?;
+    read_back(&mut client, &mut kicks)?;
     println!("SELFTEST: blk served after kill ok");
 
     // End blkd: the next request must get an error, not a hang. Stale
@@ -151,7 +156,7 @@ fn kick(client: &BlkClient) -> Result<(), &'static str> {
 }
 
 /// Waits for `n` completions, each `ST_OK`; returns their buffers by tag.
-fn collect(client: &mut BlkClient, n: usize) -> Result<Batch, &'static str> {
+fn collect(client: &mut BlkClient, n: usize, kicks: &mut u32) -> Result<Batch, &'static str> {
     let mut got: Batch = [const { None }; DEPTH];
     let mut count = 0;
     let deadline = sys::time().saturating_add(ANSWER_TIMEOUT);
@@ -179,9 +184,18 @@ fn collect(client: &mut BlkClient, n: usize) -> Result<Batch, &'static str> {
             Err(_) => return Err("blkd broke the ring"),
         }
         if client.prepare_sleep().map_err(|_| "blkd broke the ring")? {
-            match sys::wait(1 << CHANNEL_BIT, deadline) {
+            // Wake up every 100 ms to signal blkd again: a stall then
+            // shows as a count, not a hang.
+            let now = sys::time();
+            if now >= deadline {
+                return Err("blkd did not answer within 120 s");
+            }
+            match sys::wait(1 << CHANNEL_BIT, deadline.min(now + KICK_INTERVAL)) {
                 Ok(_) => {}
-                Err(SysError::TimedOut) => return Err("blkd did not answer within 120 s"),
+                Err(SysError::TimedOut) => {
+                    sys::channel_signal(CHANNEL_SLOT).map_err(|_| "signalling blkd")?;
+                    *kicks += 1;
+                }
                 Err(_) => return Err("wait failed"),
             }
         }
@@ -202,7 +216,7 @@ fn release_all(client: &mut BlkClient, batch: Batch) -> Result<(), &'static str>
 /// Reads the client sectors back into cleared buffers (16 in flight) and
 /// checks them, then reads the first sectors of the disk, which hold their
 /// own numbers.
-fn read_back(client: &mut BlkClient) -> Result<(), &'static str> {
+fn read_back(client: &mut BlkClient, kicks: &mut u32) -> Result<(), &'static str> {
     let sectors_per_req = (REQ / SECTOR) as u64;
     for (base, known) in [(CLIENT_SECTOR, true), (0, false)] {
         for k in 0..DEPTH {
@@ -220,7 +234,7 @@ fn read_back(client: &mut BlkClient) -> Result<(), &'static str> {
             client.submit(desc, buf).map_err(|_| "submitting a read")?;
         }
         kick(client)?;
-        let batch = collect(client, DEPTH)?;
+        let batch = collect(client, DEPTH, kicks)?;
         for (k, buf) in batch.iter().enumerate() {
             let buf = buf.as_ref().ok_or("a read did not complete")?;
             let first = base + k as u64 * sectors_per_req;
