@@ -597,4 +597,15 @@ impl<T: BlkTransport, S: IrqSys> VirtioBlk<IrqDevice<T, S>> {
     pub fn wait_interrupt(&mut self, deadline: u64) -> Result<Pending<'_, T, S>, IrqError> {
         self.transport.wait(deadline)
     }
+
+    /// [`wait_interrupt`](Self::wait_interrupt), also ending when a bit of
+    /// `others` is raised; see [`IrqDevice::wait_any`].
+    #[allow(clippy::type_complexity, reason = "the token and the other bits")]
+    pub fn wait_interrupt_any(
+        &mut self,
+        others: u64,
+        deadline: u64,
+    ) -> Result<(Option<Pending<'_, T, S>>, u64), IrqError> {
+        self.transport.wait_any(others, deadline)
+    }
 }

@@ -174,6 +174,17 @@ impl<T: NetTransport, S: crate::irq::IrqSys> VirtioNet<crate::irq::IrqDevice<T, 
     ) -> Result<crate::irq::Pending<'_, T, S>, crate::irq::IrqError> {
         self.transport.wait(deadline)
     }
+
+    /// [`wait_interrupt`](Self::wait_interrupt), also ending when a bit of
+    /// `others` is raised; see [`IrqDevice::wait_any`](crate::IrqDevice::wait_any).
+    #[allow(clippy::type_complexity, reason = "the token and the other bits")]
+    pub fn wait_interrupt_any(
+        &mut self,
+        others: u64,
+        deadline: u64,
+    ) -> Result<(Option<crate::irq::Pending<'_, T, S>>, u64), crate::irq::IrqError> {
+        self.transport.wait_any(others, deadline)
+    }
 }
 
 /// Why a virtio-net operation failed.
