@@ -15,6 +15,7 @@ mod cap;
 mod error;
 pub mod layout;
 pub mod notify;
+pub mod pci;
 mod prot;
 mod sysno;
 

@@ -92,6 +92,23 @@ pub fn cap_info(slot: usize) -> Result<CapInfo, SysError> {
     })
 }
 
+/// The PCI function and BAR of the BAR window capability in `slot`.
+pub fn pci_info(slot: usize) -> Result<crate::pci::PciInfo, SysError> {
+    let (a1, a2, a3) = syscall(Sysno::PciInfo, slot, 0, 0, 0).ok()?;
+    Ok(crate::pci::PciInfo::from_regs([
+        a1 as u64, a2 as u64, a3 as u64,
+    ]))
+}
+
+/// The first [`PCI_CAP_BYTES`](crate::pci::PCI_CAP_BYTES) bytes of
+/// vendor-specific capability `index` (in list order) of the function the
+/// BAR window capability in `slot` belongs to. The bytes come from the
+/// device: untrusted.
+pub fn pci_cap(slot: usize, index: usize) -> Result<[u8; crate::pci::PCI_CAP_BYTES], SysError> {
+    let (a1, a2, a3) = syscall(Sysno::PciCap, slot, index, 0, 0).ok()?;
+    Ok(crate::pci::cap_from_regs([a1 as u64, a2 as u64, a3 as u64]))
+}
+
 /// Derives a capability for the page-aligned sub-window
 /// `[offset, offset + len)` of `slot` with `rights` (a subset of the
 /// parent's); returns the new slot.

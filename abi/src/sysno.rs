@@ -39,16 +39,22 @@ pub enum Sysno {
     IrqAck = 13,
     /// `task_kill(slot)`: end the task a task-control capability names.
     TaskKill = 14,
+    /// `pci_info(slot) -> (id, bar, vendor_caps)`: the PCI function and
+    /// BAR a window capability is.
+    PciInfo = 15,
+    /// `pci_cap(slot, index) -> bytes`: a vendor-specific capability of
+    /// the function a PCI BAR window capability belongs to.
+    PciCap = 16,
     /// `channel_map(slot) -> (addr, len, device_addr)`: map a channel's
     /// shared memory.
-    ChannelMap = 15,
+    ChannelMap = 17,
     /// `channel_signal(slot)`: raise the peer's bit of a channel.
-    ChannelSignal = 16,
+    ChannelSignal = 18,
 }
 
 impl Sysno {
     /// Every system call, in number order.
-    pub const ALL: [Sysno; 17] = [
+    pub const ALL: [Sysno; 19] = [
         Sysno::DebugWrite,
         Sysno::Yield,
         Sysno::Exit,
@@ -64,6 +70,8 @@ impl Sysno {
         Sysno::Poll,
         Sysno::IrqAck,
         Sysno::TaskKill,
+        Sysno::PciInfo,
+        Sysno::PciCap,
         Sysno::ChannelMap,
         Sysno::ChannelSignal,
     ];
@@ -102,8 +110,10 @@ mod tests {
             (Sysno::Poll, 12),
             (Sysno::IrqAck, 13),
             (Sysno::TaskKill, 14),
-            (Sysno::ChannelMap, 15),
-            (Sysno::ChannelSignal, 16),
+            (Sysno::PciInfo, 15),
+            (Sysno::PciCap, 16),
+            (Sysno::ChannelMap, 17),
+            (Sysno::ChannelSignal, 18),
         ];
         assert_eq!(pinned.len(), Sysno::ALL.len());
         for (sysno, n) in pinned {
@@ -114,7 +124,7 @@ mod tests {
 
     #[test]
     fn unknown_numbers_are_bad_syscall() {
-        for n in [17, 18, 255, usize::MAX] {
+        for n in [19, 20, 255, usize::MAX] {
             assert_eq!(Sysno::try_from(n), Err(crate::SysError::BadSyscall));
         }
     }

@@ -20,7 +20,7 @@ use crate::devtree::{DeviceTree, Irq, MAX_IRQS, Node, Role, Window};
 pub const VIRTIO_MAGIC: u32 = 0x7472_6976;
 
 /// The most device windows the table holds.
-pub const MAX_DEVICES: usize = 32;
+pub const MAX_DEVICES: usize = 48;
 
 /// Page size: the granularity of every window in the table.
 const PAGE: usize = 4096;
@@ -41,6 +41,17 @@ pub enum DeviceClass {
     /// A device-tree node that is no virtio transport, by its first
     /// `compatible` string without the vendor prefix.
     Named(&'static str),
+    /// A memory BAR of a PCI function.
+    PciBar(PciBar),
+}
+
+/// Which PCI function and BAR a window is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PciBar {
+    /// The function's index in the kernel's function table.
+    pub function: u8,
+    /// The BAR number (0..6).
+    pub bar: u8,
 }
 
 impl DeviceClass {
@@ -72,13 +83,21 @@ impl DeviceClass {
             DeviceClass::Blk => Some(2),
             DeviceClass::Rng => Some(4),
             DeviceClass::Other(id) => Some(id),
-            DeviceClass::Named(_) => None,
+            DeviceClass::Named(_) | DeviceClass::PciBar(_) => None,
         }
     }
 
     /// Whether the window is a virtio-mmio transport.
     pub fn is_virtio(self) -> bool {
         self.device_id().is_some()
+    }
+
+    /// The PCI function and BAR, if the window is a BAR.
+    pub fn pci(self) -> Option<PciBar> {
+        match self {
+            DeviceClass::PciBar(p) => Some(p),
+            _ => None,
+        }
     }
 }
 
@@ -91,6 +110,7 @@ impl fmt::Display for DeviceClass {
             DeviceClass::Empty => write!(f, "virtio-empty"),
             DeviceClass::Other(id) => write!(f, "virtio-{id}"),
             DeviceClass::Named(name) => write!(f, "{name}"),
+            DeviceClass::PciBar(p) => write!(f, "pci function {} bar {}", p.function, p.bar),
         }
     }
 }

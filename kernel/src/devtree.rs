@@ -11,6 +11,8 @@
 use fdt::Fdt;
 use fdt::node::FdtNode;
 
+use crate::pci::{BridgeError, HostBridge, PciRange};
+
 /// The most windows recorded per node (further `reg` entries are counted
 /// in [`Node::more_regs`] and never become windows).
 pub const MAX_REGS: usize = 4;
@@ -197,10 +199,11 @@ impl<'p, 'a> Bus<'p, 'a> {
     }
 }
 
-/// What a walk reports: whole nodes, single windows, or both.
+/// What a walk reports: whole nodes, single windows, PCIe host bridges.
 struct Visitor<'f, 'a> {
     node: Option<&'f mut dyn FnMut(&Node<'a>)>,
     window: Option<&'f mut dyn FnMut(usize, Role, Window)>,
+    pci: Option<&'f mut dyn FnMut(&'a str, Result<HostBridge, BridgeError>)>,
 }
 
 /// A parsed device tree.
@@ -266,6 +269,19 @@ impl<'a> DeviceTree<'a> {
         self.walk(&mut Visitor {
             node: Some(&mut f),
             window: None,
+            pci: None,
+        });
+    }
+
+    /// Calls `f(node name, bridge)` for every ECAM host bridge
+    /// (`pci-host-ecam-generic`): its configuration space, bus range,
+    /// memory and I/O windows (translated to CPU addresses) and its
+    /// `interrupt-map`, or why it cannot be used.
+    pub fn pci_hosts(&self, mut f: impl FnMut(&'a str, Result<HostBridge, BridgeError>)) {
+        self.walk(&mut Visitor {
+            node: None,
+            window: None,
+            pci: Some(&mut f),
         });
     }
 
@@ -275,6 +291,7 @@ impl<'a> DeviceTree<'a> {
         self.walk(&mut Visitor {
             node: None,
             window: Some(&mut f),
+            pci: None,
         });
     }
 
@@ -360,6 +377,11 @@ impl<'a> DeviceTree<'a> {
             }
         }
         let sizes = node.cell_sizes();
+        if let Some(f) = v.pci.as_mut()
+            && is_pci_host(node)
+        {
+            f(node.name, self.pci_host(node, bus, sizes.size_cells));
+        }
         let child_bus = Bus {
             up: Some(bus),
             addr_cells: sizes.address_cells,
@@ -371,6 +393,53 @@ impl<'a> DeviceTree<'a> {
         for child in node.children() {
             self.visit(child, &child_bus, console, depth + 1, v);
         }
+    }
+
+    /// The host bridge `node` on `bus` describes; `size_cells` is the
+    /// node's own `#size-cells` (its `ranges` use it).
+    fn pci_host(
+        &self,
+        node: FdtNode<'_, 'a>,
+        bus: &Bus<'_, 'a>,
+        size_cells: usize,
+    ) -> Result<HostBridge, BridgeError> {
+        let ecam = node.property("reg").and_then(|reg| {
+            let a = cells(reg.value, 0, bus.addr_cells)?;
+            let len = cells(reg.value, bus.addr_cells, bus.size_cells)?;
+            bus.translate(a, len)
+        });
+        let bus_range = node.property("bus-range").map(|p| p.value);
+        let mut bridge = HostBridge::new(ecam, bus_range)?;
+        if let Some(ranges) = node.property("ranges") {
+            // Child addresses are 3 cells (space, then a 64-bit address).
+            let entry = 3 + bus.addr_cells + size_cells;
+            for e in 0..ranges.value.len() / 4 / entry {
+                let at = e * entry;
+                let range = (|| {
+                    let hi = be32(ranges.value, at)?;
+                    let pci = cells(ranges.value, at + 1, 2)?;
+                    let cpu = cells(ranges.value, at + 3, bus.addr_cells)?;
+                    let len = cells(ranges.value, at + 3 + bus.addr_cells, size_cells)?;
+                    PciRange::from_entry(hi, pci, bus.translate(cpu, len)?)
+                })();
+                if let Some(r) = range {
+                    bridge.add_range(r);
+                }
+            }
+        }
+        if let Some(map) = node.property("interrupt-map") {
+            let mask = node.property("interrupt-map-mask").map(|p| p.value);
+            let child_cells = node.interrupt_cells().unwrap_or(1);
+            bridge.set_interrupt_map(map.value, mask, child_cells, |phandle| {
+                let ctl = self.fdt.find_phandle(phandle)?;
+                let addr = ctl
+                    .property("#address-cells")
+                    .and_then(|p| be32(p.value, 0))
+                    .unwrap_or(0);
+                Some((addr as usize, ctl.interrupt_cells()?))
+            });
+        }
+        Ok(bridge)
     }
 
     /// `#interrupt-cells` of the controller with `phandle`.
@@ -432,6 +501,11 @@ impl<'a> DeviceTree<'a> {
 
 fn is_memory(node: FdtNode<'_, '_>) -> bool {
     node.property("device_type").and_then(|p| p.as_str()) == Some("memory")
+}
+
+fn is_pci_host(node: FdtNode<'_, '_>) -> bool {
+    node.compatible()
+        .is_some_and(|c| c.all().any(|s| s == "pci-host-ecam-generic"))
 }
 
 fn is_cpu(node: FdtNode<'_, '_>) -> bool {

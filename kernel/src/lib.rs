@@ -20,6 +20,7 @@ pub mod mem;
 mod model_tests;
 pub mod notify;
 pub mod pagetable;
+pub mod pci;
 pub mod pte;
 pub mod space;
 #[cfg(test)]

@@ -13,11 +13,13 @@ use nexus_abi::{CapKind, CapRights, MapProt, SysError, Sysno};
 
 use crate::cap::{CAP_SLOTS, Cap, CapTable, Object, SELF_SLOT};
 use crate::channel::ChannelTable;
+use crate::device::DeviceTable;
 use crate::elf::{MAX_SEGMENTS, Program, Segment};
 use crate::mem::Memory;
 use crate::mem::fake::FakeMemory;
 use crate::notify::{Claimed, IrqTable};
 use crate::pagetable::PageTable;
+use crate::pci::Functions;
 use crate::pte::{Owner, Pte, PteFlags};
 use crate::space::AddressSpace;
 use crate::syscall::{Action, Env, dispatch};
@@ -189,6 +191,8 @@ impl World {
             me: 0,
             now: 0,
             irqs: &mut self.irqs,
+            devices: &DeviceTable::new(),
+            pci: &Functions::new(),
             channels: &self.channels,
         };
         let action = dispatch(
@@ -1022,7 +1026,14 @@ mod fuzz {
                     w.channels.end_task(3, |_, _| {}, |_, _| {});
                     peer_ended = true;
                 }
-                let mut env = Env { me: 0, now, irqs: &mut w.irqs, channels: &w.channels };
+                let mut env = Env {
+                    me: 0,
+                    now,
+                    irqs: &mut w.irqs,
+                    devices: &DeviceTable::new(),
+                    pci: &Functions::new(),
+                    channels: &w.channels,
+                };
                 let action = dispatch(
                     &mut w.task,
                     &mut w.mem,

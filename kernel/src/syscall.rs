@@ -7,8 +7,10 @@ use nexus_abi::CapRights;
 
 use crate::cap::{CapTable, Object};
 use crate::channel::ChannelTable;
+use crate::device::DeviceTable;
 use crate::mem::Memory;
 use crate::notify::{IrqTable, WaitStart};
+use crate::pci::{Function, Functions};
 use crate::space::AddressSpace;
 use crate::task::Task;
 
@@ -49,6 +51,10 @@ pub struct Env<'a> {
     pub now: u64,
     /// The bound interrupt lines.
     pub irqs: &'a mut IrqTable,
+    /// The device windows.
+    pub devices: &'a DeviceTable,
+    /// The PCI functions found at boot.
+    pub pci: &'a Functions,
     /// The channels.
     pub channels: &'a ChannelTable,
 }
@@ -82,6 +88,8 @@ pub fn dispatch(
     const POLL: usize = Sysno::Poll as usize;
     const IRQ_ACK: usize = Sysno::IrqAck as usize;
     const TASK_KILL: usize = Sysno::TaskKill as usize;
+    const PCI_INFO: usize = Sysno::PciInfo as usize;
+    const PCI_CAP: usize = Sysno::PciCap as usize;
     const CHANNEL_MAP: usize = Sysno::ChannelMap as usize;
     const CHANNEL_SIGNAL: usize = Sysno::ChannelSignal as usize;
     let [a0, a1, a2, a3, _, _] = args;
@@ -150,6 +158,29 @@ pub fn dispatch(
             Ok(target) => return Action::Kill(target),
             Err(e) => reply(task, Err(e)),
         },
+        PCI_INFO => {
+            let result = pci_function(task, env, a0).map(|(f, bar)| {
+                let info = nexus_abi::pci::PciInfo {
+                    vendor: f.vendor,
+                    device: f.device,
+                    class: f.class,
+                    subclass: f.subclass,
+                    prog_if: f.prog_if,
+                    revision: f.revision,
+                    bar,
+                    vendor_caps: f.vendor_caps().count() as u8,
+                };
+                info.to_regs().map(|r| r as usize)
+            });
+            reply(task, result);
+        }
+        PCI_CAP => {
+            let result = pci_function(task, env, a0).and_then(|(f, _)| {
+                let cap = f.vendor_caps().nth(a1).ok_or(SysError::InvalidArgument)?;
+                Ok(nexus_abi::pci::cap_to_regs(&cap.bytes).map(|r| r as usize))
+            });
+            reply(task, result);
+        }
         CHANNEL_MAP => answer(task, mem, move |caps, space, mem, _| {
             let (va, len, device_addr) = space.channel_map(caps, mem, a0)?;
             Ok([va, len, device_addr])
@@ -164,6 +195,31 @@ pub fn dispatch(
         _ => reply(task, Err(SysError::BadSyscall)),
     }
     Action::Resume
+}
+
+/// The PCI function and BAR number of the window capability in `slot`:
+/// checks, in order, the slot (`BadSlot`, `EmptySlot`) and that it is a
+/// `DeviceMmio` capability whose window is a whole PCI BAR (`WrongKind`).
+fn pci_function<'e>(
+    task: &Task,
+    env: &Env<'e>,
+    slot: usize,
+) -> Result<(&'e Function, u8), SysError> {
+    let cap = task.caps.get(slot)?;
+    let Object::DeviceMmio { base, len } = cap.object else {
+        return Err(SysError::WrongKind);
+    };
+    let bar = env
+        .devices
+        .at(base)
+        .filter(|d| d.len == len)
+        .and_then(|d| d.class.pci())
+        .ok_or(SysError::WrongKind)?;
+    let f = env
+        .pci
+        .get(usize::from(bar.function))
+        .ok_or(SysError::WrongKind)?;
+    Ok((f, bar.bar))
 }
 
 /// `irq_ack(slot)`: checks, in order, the slot (`BadSlot`, `EmptySlot`),
@@ -255,9 +311,163 @@ fn answer<M: Memory>(
 mod tests {
     use super::*;
     use crate::cap::{Cap, Object};
+    use crate::device::{Device, DeviceClass, PciBar};
+    use crate::devtree::{Irq, MAX_IRQS};
     use crate::mem::fake::FakeMemory;
+    use crate::pci::{BarSlot, Bdf, Function, VendorCap};
     use crate::task::{Expect, State, TrapFrame};
     use nexus_abi::CapRights;
+    use nexus_abi::pci::{PCI_CAP_BYTES, PciInfo, cap_from_regs};
+
+    fn bare_task(caps: CapTable) -> Task {
+        Task {
+            frame: TrapFrame::default(),
+            caps,
+            name: "t",
+            space: None,
+            state: State::Runnable,
+            expect: Expect::Exit0,
+            dma_quota: 0,
+            notify: Default::default(),
+        }
+    }
+
+    /// A virtio-blk-pci function with two vendor capabilities, its BAR 4
+    /// at 0x4_0000_0000 in the device table, next to a virtio-mmio window.
+    fn pci_world() -> (DeviceTable, Functions) {
+        let cap = |ty: u8| {
+            let mut bytes = [0u8; PCI_CAP_BYTES];
+            bytes[..4].copy_from_slice(&[9, 0, 16, ty]);
+            bytes[23] = 0xee;
+            Some(VendorCap {
+                offset: 0x40,
+                len: 16,
+                bytes,
+            })
+        };
+        let mut vendor_caps = [None; 8];
+        vendor_caps[0] = cap(1);
+        vendor_caps[1] = cap(3);
+        let mut fns = Functions::new();
+        fns.push(Function {
+            bdf: Bdf::new(0, 1, 0).unwrap(),
+            vendor: 0x1af4,
+            device: 0x1042,
+            class: 1,
+            subclass: 0,
+            prog_if: 0,
+            revision: 1,
+            header: 0,
+            pin: 1,
+            bars: [BarSlot::Absent; 6],
+            vendor_caps,
+            caps_truncated: false,
+        });
+        let mut devices = DeviceTable::new();
+        let dev = |base, class| Device {
+            base,
+            len: 0x4000,
+            irqs: [Irq::default(); MAX_IRQS],
+            nirqs: 0,
+            class,
+        };
+        let bar = DeviceClass::PciBar(PciBar {
+            function: 0,
+            bar: 4,
+        });
+        assert!(devices.insert(dev(0x4_0000_0000, bar)));
+        assert!(devices.insert(dev(0x1000_0000, DeviceClass::Blk)));
+        (devices, fns)
+    }
+
+    fn call(
+        task: &mut Task,
+        devices: &DeviceTable,
+        pci: &Functions,
+        nr: Sysno,
+        args: [usize; 2],
+    ) -> [usize; 4] {
+        let mut irqs = IrqTable::default();
+        let channels = ChannelTable::new();
+        let mut env = Env {
+            me: 0,
+            now: 0,
+            irqs: &mut irqs,
+            devices,
+            pci,
+            channels: &channels,
+        };
+        let mut mem = FakeMemory::new(1);
+        let action = dispatch(
+            task,
+            &mut mem,
+            &mut |_: &[u8]| {},
+            &mut env,
+            nr as usize,
+            [args[0], args[1], 0, 0, 0, 0],
+        );
+        assert_eq!(action, Action::Resume);
+        let r = &task.frame.regs[crate::task::reg::A0..crate::task::reg::A0 + 4];
+        [r[0], r[1], r[2], r[3]]
+    }
+
+    #[test]
+    fn pci_info_and_cap_describe_a_bar_window_only() {
+        let (devices, fns) = pci_world();
+        let mut caps = CapTable::new();
+        let window = |base, len| Cap::minted(Object::DeviceMmio { base, len }, CapRights::READ);
+        caps.install(1, window(0x4_0000_0000, 0x4000)).unwrap();
+        caps.install(2, window(0x1000_0000, 0x4000)).unwrap();
+        // A sub-window of the BAR (as cap_derive makes): not a whole BAR.
+        caps.install(3, window(0x4_0000_1000, 0x1000)).unwrap();
+        caps.install(4, window(0x4_0000_0000, 0x1000)).unwrap();
+        let mut t = bare_task(caps);
+        let err = |e: SysError| [e.code(), 0, 0, 0];
+
+        let r = call(&mut t, &devices, &fns, Sysno::PciInfo, [1, 0]);
+        assert_eq!(r[0], 0);
+        let info = PciInfo::from_regs([r[1] as u64, r[2] as u64, r[3] as u64]);
+        assert_eq!(
+            info,
+            PciInfo {
+                vendor: 0x1af4,
+                device: 0x1042,
+                class: 1,
+                subclass: 0,
+                prog_if: 0,
+                revision: 1,
+                bar: 4,
+                vendor_caps: 2,
+            }
+        );
+        let r = call(&mut t, &devices, &fns, Sysno::PciCap, [1, 1]);
+        assert_eq!(r[0], 0);
+        let bytes = cap_from_regs([r[1] as u64, r[2] as u64, r[3] as u64]);
+        assert_eq!((bytes[0], bytes[2], bytes[3], bytes[23]), (9, 16, 3, 0xee));
+
+        // Errors in the documented order.
+        for (nr, args, e) in [
+            (Sysno::PciInfo, [32, 0], SysError::BadSlot),
+            (Sysno::PciCap, [usize::MAX, 0], SysError::BadSlot),
+            (Sysno::PciInfo, [5, 0], SysError::EmptySlot),
+            (Sysno::PciInfo, [0, 0], SysError::WrongKind),
+            (Sysno::PciInfo, [2, 0], SysError::WrongKind),
+            (Sysno::PciCap, [2, 0], SysError::WrongKind),
+            (Sysno::PciInfo, [3, 0], SysError::WrongKind),
+            (Sysno::PciInfo, [4, 0], SysError::WrongKind),
+            (Sysno::PciCap, [1, 2], SysError::InvalidArgument),
+            (Sysno::PciCap, [1, usize::MAX], SysError::InvalidArgument),
+        ] {
+            assert_eq!(
+                call(&mut t, &devices, &fns, nr, args),
+                err(e),
+                "{nr:?} {args:?}"
+            );
+        }
+        // Without the function in the table, the window is no PCI BAR.
+        let r = call(&mut t, &devices, &Functions::new(), Sysno::PciInfo, [1, 0]);
+        assert_eq!(r, err(SysError::WrongKind));
+    }
 
     #[test]
     fn the_fast_path_answers_as_dispatch_does() {
@@ -288,6 +498,8 @@ mod tests {
                 me: 0,
                 now: 0,
                 irqs: &mut irqs,
+                devices: &DeviceTable::new(),
+                pci: &Functions::new(),
                 channels: &channels,
             };
             let action = dispatch(

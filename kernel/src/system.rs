@@ -2,17 +2,81 @@
 //! which device windows each is granted. `xtask` generates the table from
 //! `system.toml` after validating it.
 
+use core::fmt;
+
 use crate::device::DeviceClass;
+use crate::pci::Function;
 use crate::task::Expect;
+
+/// Which PCI functions a grant names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PciSel {
+    /// By Vendor ID and Device ID.
+    Id {
+        /// Vendor ID.
+        vendor: u16,
+        /// Device ID.
+        device: u16,
+    },
+    /// By base class and subclass.
+    Class {
+        /// Base class.
+        class: u8,
+        /// Subclass.
+        subclass: u8,
+    },
+}
+
+impl PciSel {
+    /// Whether function `f` is one of those named.
+    pub fn matches(&self, f: &Function) -> bool {
+        match *self {
+            PciSel::Id { vendor, device } => f.vendor == vendor && f.device == device,
+            PciSel::Class { class, subclass } => f.class == class && f.subclass == subclass,
+        }
+    }
+}
+
+/// What a grant names: a window of the device table by class, or a BAR
+/// of a PCI function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceSel {
+    /// A device-tree or virtio-mmio window of this class.
+    Window(DeviceClass),
+    /// BAR `bar` of a PCI function `sel` names.
+    Pci {
+        /// Which functions.
+        sel: PciSel,
+        /// The BAR number.
+        bar: u8,
+    },
+}
+
+impl fmt::Display for DeviceSel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DeviceSel::Window(class) => write!(f, "{class}"),
+            DeviceSel::Pci {
+                sel: PciSel::Id { vendor, device },
+                ..
+            } => write!(f, "pci:{vendor:04x}:{device:04x}"),
+            DeviceSel::Pci {
+                sel: PciSel::Class { class, subclass },
+                ..
+            } => write!(f, "pci-class:{class:02x}:{subclass:02x}"),
+        }
+    }
+}
 
 /// A grant of one device window to a task.
 #[derive(Clone, Copy, Debug)]
 pub struct Grant {
     /// The capability slot it lands in.
     pub slot: usize,
-    /// The device class.
-    pub class: DeviceClass,
-    /// Which device of that class (0 = lowest address).
+    /// The device.
+    pub device: DeviceSel,
+    /// Which device of that class, or which PCI function of those named (0
+    /// = lowest address).
     pub instance: usize,
     /// The rights of the minted capability (`nexus_abi::CapRights` bits).
     pub rights: usize,

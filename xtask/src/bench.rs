@@ -122,7 +122,7 @@ fn median_of(runs: &[Vec<Figure>]) -> Vec<Figure> {
 pub fn run(root: &Path, instructions_only: bool) -> Result<(), String> {
     setup::ensure_target()?;
     setup::ensure_qemu()?;
-    let img = image::build_system(root, BENCH_SYSTEM, "bench")?;
+    let img = image::build_system(root, BENCH_SYSTEM, "bench", crate::system::Transport::Mmio)?;
     let base_elf = baseline::build(root)?;
 
     let ours = "NEURON blk-bench";
@@ -144,7 +144,7 @@ pub fn run(root: &Path, instructions_only: bool) -> Result<(), String> {
     let ours_icount = run_once(&img.kernel, &img.disk, true, ours)?;
     let base_icount = run_once(&base_elf, &img.disk, true, base)?;
     // The network figures come from the standard system, where netd runs.
-    let system = image::build(root)?;
+    let system = image::build(root, crate::system::Transport::Mmio)?;
     let net_plain = if instructions_only {
         Vec::new()
     } else {

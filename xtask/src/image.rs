@@ -5,6 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::system::Transport;
 use crate::{TARGET, system};
 
 use nexus_virtio::disk_pattern::{SCRATCH_SECTOR, SECTOR_SIZE, scratch_pattern, sector_pattern};
@@ -44,16 +45,26 @@ pub fn write_disk(path: &Path) -> Result<(), String> {
     fs::write(path, data).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
-/// Builds the system of `system.toml` (see [`build_system`]).
-pub fn build(root: &Path) -> Result<Image, String> {
-    build_system(root, "system.toml", "system")
+/// Builds the system of `system.toml` for `transport` (see
+/// [`build_system`]).
+pub fn build(root: &Path, transport: Transport) -> Result<Image, String> {
+    match transport {
+        Transport::Mmio => build_system(root, "system.toml", "system", transport),
+        Transport::Pci => build_system(root, "system.toml", "system-pci", transport),
+    }
 }
 
 /// Builds every program of the system description `file` (relative to
-/// `root`), then the kernel around them, and writes a fresh disk image;
-/// generated files go to `target/neuron/<name>/`.
-pub fn build_system(root: &Path, file: &str, name: &str) -> Result<Image, String> {
-    let system = system::load(&root.join(file))?;
+/// `root`, its grants for `transport`), then the kernel around them, and
+/// writes a fresh disk image; the kernel, the generated table and the
+/// image go to `target/neuron/<name>/`.
+pub fn build_system(
+    root: &Path,
+    file: &str,
+    name: &str,
+    transport: Transport,
+) -> Result<Image, String> {
+    let system = system::load(&root.join(file), transport)?;
     let out = root.join("target").join("neuron").join(name);
     fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
 
@@ -82,12 +93,13 @@ pub fn build_system(root: &Path, file: &str, name: &str) -> Result<Image, String
         .env("NEURON_SYSTEM", &table_path);
     run(cmd, "the kernel")?;
 
+    // A copy per system: another system's build overwrites cargo's.
+    let kernel = out.join("neuron.elf");
+    fs::copy(bin_dir.join("neuron"), &kernel)
+        .map_err(|e| format!("cannot copy the kernel to {}: {e}", kernel.display()))?;
     let disk = out.join("disk.img");
     write_disk(&disk)?;
-    Ok(Image {
-        kernel: bin_dir.join("neuron"),
-        disk,
-    })
+    Ok(Image { kernel, disk })
 }
 
 /// After a run: whether the image's scratch sector holds what `blkd`

@@ -48,6 +48,11 @@ enum Cmd {
         /// other machine configurations: `--qemu-arg=-smp --qemu-arg=4`.
         #[arg(long = "qemu-arg", allow_hyphen_values = true)]
         qemu_args: Vec<String>,
+        /// The transport of virtio-blk and virtio-net: `mmio` (virtio-mmio
+        /// slots) or `pci` (modern virtio-pci functions behind the PCIe
+        /// host bridge; system.toml's grants for that transport).
+        #[arg(long, default_value = "mmio", value_parser = ["mmio", "pci"])]
+        transport: String,
     },
     /// Run every test: host tests, Miri, asm-check, the QEMU selftest.
     Test {
@@ -94,7 +99,21 @@ fn main() -> ExitCode {
             timeout,
             serve,
             qemu_args,
-        } => test::run_system(&root, Duration::from_secs(timeout), serve, &qemu_args),
+            transport,
+        } => {
+            let transport = if transport == "pci" {
+                system::Transport::Pci
+            } else {
+                system::Transport::Mmio
+            };
+            test::run_system(
+                &root,
+                Duration::from_secs(timeout),
+                serve,
+                &qemu_args,
+                transport,
+            )
+        }
         Cmd::Test { timeout } => test::test_all(&root, Duration::from_secs(timeout)),
         Cmd::Matrix { timeout } => matrix::run(&root, Duration::from_secs(timeout)),
         Cmd::AsmCheck => asm_check::run(&root).map(drop),

@@ -85,6 +85,13 @@ pub enum Dev {
     Net,
     /// virtio-rng.
     Rng,
+    /// virtio-blk-pci (modern only) on the disk image.
+    BlkPci,
+    /// virtio-net-pci (modern only) on QEMU's user network.
+    NetPci,
+    /// virtio-blk-pci as a transitional device (legacy and modern; PCI
+    /// Device ID 0x1001), which the driver does not take.
+    BlkPciTransitional,
 }
 
 /// A QEMU `virt` machine to boot NEURON on.
@@ -122,6 +129,21 @@ impl Default for Machine {
     }
 }
 
+impl Machine {
+    /// The standard machine for a system on `transport`: on PCI, blk and
+    /// net are modern virtio-pci functions (the two virtio-rng stay on
+    /// virtio-mmio).
+    pub fn for_transport(transport: crate::system::Transport) -> Machine {
+        match transport {
+            crate::system::Transport::Mmio => Machine::default(),
+            crate::system::Transport::Pci => Machine {
+                devices: vec![Dev::BlkPci, Dev::NetPci, Dev::Rng, Dev::Rng],
+                ..Machine::default()
+            },
+        }
+    }
+}
+
 /// The standard [`Machine`] with `extra` arguments.
 pub fn command(kernel: &Path, disk: &Path, extra: &[String]) -> Command {
     let machine = Machine {
@@ -142,7 +164,7 @@ pub fn machine_command(kernel: &Path, disk: &Path, machine: &Machine) -> Command
     }
     for dev in &machine.devices {
         match dev {
-            Dev::Blk => {
+            Dev::Blk | Dev::BlkPci | Dev::BlkPciTransitional => {
                 c.arg("-drive").arg(format!(
                     "file={},if=none,format=raw,id=blk0{}",
                     disk.display(),
@@ -152,15 +174,29 @@ pub fn machine_command(kernel: &Path, disk: &Path, machine: &Machine) -> Command
                         ""
                     }
                 ));
-                c.args(["-device", "virtio-blk-device,drive=blk0"]);
+                c.args([
+                    "-device",
+                    match dev {
+                        Dev::Blk => "virtio-blk-device,drive=blk0",
+                        Dev::BlkPci => "virtio-blk-pci,drive=blk0,disable-legacy=on",
+                        _ => "virtio-blk-pci,drive=blk0",
+                    },
+                ]);
             }
-            Dev::Net => {
+            Dev::Net | Dev::NetPci => {
                 let netdev = machine
                     .forwards
                     .map_or_else(|| "user,id=net0".to_string(), |f| f.netdev());
-                c.arg("-netdev")
-                    .arg(netdev)
-                    .args(["-device", "virtio-net-device,netdev=net0"]);
+                // Debian's QEMU ships no option ROM for virtio-net-pci:
+                // `romfile=` (none) lets it start.
+                c.arg("-netdev").arg(netdev).args([
+                    "-device",
+                    if *dev == Dev::Net {
+                        "virtio-net-device,netdev=net0"
+                    } else {
+                        "virtio-net-pci,netdev=net0,disable-legacy=on,romfile="
+                    },
+                ]);
             }
             Dev::Rng => {
                 c.args(["-device", "virtio-rng-device"]);
@@ -321,13 +357,19 @@ impl Session {
 }
 
 /// Runs `cmd` until the kernel's verdict (`neuron: all tasks ended as
-/// expected`) and stops it then, so that a system whose tasks serve until
-/// the machine stops ends too; a system that fails before its verdict
-/// exits by itself. `timeout` bounds the wait.
-pub fn run_to_verdict(cmd: Command, timeout: Duration) -> Result<Run, String> {
+/// expected`) and the lines starting with each of `then` after it, and
+/// stops it then, so that a system whose tasks serve until the machine
+/// stops ends too; a system that fails before its verdict exits by itself.
+/// `timeout` bounds the wait.
+pub fn run_to_verdict(cmd: Command, timeout: Duration, then: &[String]) -> Result<Run, String> {
     let deadline = Instant::now() + timeout;
     let mut session = Session::start(cmd, false)?;
     if session.wait_for(VERDICT, deadline) {
+        for prefix in then {
+            if !session.wait_for(prefix, deadline) {
+                break;
+            }
+        }
         session.stop(STOP_GRACE)
     } else {
         session.finish(deadline)

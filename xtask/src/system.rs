@@ -88,9 +88,42 @@ fn default_expect() -> String {
 #[serde(deny_unknown_fields)]
 struct RawGrant {
     device: String,
+    /// The BAR of a PCI grant.
+    bar: Option<u32>,
+    /// Only on this virtio transport's system (`mmio` or `pci`).
+    transport: Option<String>,
     slot: u32,
     rights: Vec<String>,
     irq: Option<RawIrq>,
+}
+
+/// The transport the system's virtio-blk and virtio-net sit on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Transport {
+    /// virtio-mmio transport slots.
+    #[default]
+    Mmio,
+    /// virtio-pci (modern) functions behind the PCIe host bridge.
+    Pci,
+}
+
+impl Transport {
+    /// Its name in `system.toml` and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Transport::Mmio => "mmio",
+            Transport::Pci => "pci",
+        }
+    }
+}
+
+/// Which PCI functions a grant names.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PciSel {
+    /// `pci:<vendor>:<device>` (hexadecimal).
+    Id(u16, u16),
+    /// `pci-class:<class>:<subclass>` (hexadecimal).
+    Class(u8, u8),
 }
 
 /// A device class a grant can name.
@@ -104,6 +137,8 @@ pub enum Class {
     Virtio(u32),
     /// A device-tree node by its `compatible` without the vendor prefix.
     Named(String),
+    /// BAR `.1` of a PCI function.
+    Pci(PciSel, u8),
 }
 
 /// Device-tree classes of devices the kernel drives itself: never granted.
@@ -120,7 +155,48 @@ const KERNEL_OWNED: [&str; 10] = [
     "pci-host-ecam-generic",
 ];
 
+/// `hex` as a number of at most `digits` hexadecimal digits.
+fn hex(s: &str, digits: usize) -> Option<u32> {
+    if s.is_empty() || s.len() > digits || !s.chars().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    u32::from_str_radix(s, 16).ok()
+}
+
 impl Class {
+    /// The PCI functions `s` names (`pci:1af4:1042`, `pci-class:01:00`),
+    /// BAR `bar`; `None` if `s` is no PCI name.
+    fn parse_pci(s: &str, bar: Option<u32>) -> Option<Result<Class, String>> {
+        let sel = if let Some(id) = s.strip_prefix("pci:") {
+            let (v, d) = id.split_once(':')?;
+            match (hex(v, 4), hex(d, 4)) {
+                (Some(v), Some(d)) => PciSel::Id(v as u16, d as u16),
+                _ => {
+                    return Some(Err(format!(
+                        "`{s}`: expected pci:<vendor>:<device>, each up to 4 hex digits"
+                    )));
+                }
+            }
+        } else if let Some(class) = s.strip_prefix("pci-class:") {
+            let (c, sc) = class.split_once(':')?;
+            match (hex(c, 2), hex(sc, 2)) {
+                (Some(c), Some(sc)) => PciSel::Class(c as u8, sc as u8),
+                _ => {
+                    return Some(Err(format!(
+                        "`{s}`: expected pci-class:<class>:<subclass>, each up to 2 hex digits"
+                    )));
+                }
+            }
+        } else {
+            return None;
+        };
+        Some(match bar {
+            Some(bar) if bar < 6 => Ok(Class::Pci(sel, bar as u8)),
+            Some(bar) => Err(format!("bar = {bar}: a function has BARs 0 to 5")),
+            None => Err("a PCI grant needs `bar` (0 to 5)".into()),
+        })
+    }
+
     /// The class `s` names; `Err` says why it names none.
     fn parse(s: &str) -> Result<Class, String> {
         Ok(match s {
@@ -151,6 +227,25 @@ impl Class {
             Class::Empty => "Empty".into(),
             Class::Virtio(id) => format!("Other({id})"),
             Class::Named(name) => format!("Named({name:?})"),
+            Class::Pci(..) => unreachable!("a PCI grant is no window class"),
+        }
+    }
+
+    /// The kernel's `DeviceSel` for this class.
+    fn rust_sel(&self) -> String {
+        match self {
+            Class::Pci(PciSel::Id(v, d), bar) => format!(
+                "neuron::system::DeviceSel::Pci {{ sel: neuron::system::PciSel::Id {{ \
+                 vendor: {v:#06x}, device: {d:#06x} }}, bar: {bar} }}"
+            ),
+            Class::Pci(PciSel::Class(c, sc), bar) => format!(
+                "neuron::system::DeviceSel::Pci {{ sel: neuron::system::PciSel::Class {{ \
+                 class: {c:#04x}, subclass: {sc:#04x} }}, bar: {bar} }}"
+            ),
+            other => format!(
+                "neuron::system::DeviceSel::Window(neuron::device::DeviceClass::{})",
+                other.rust()
+            ),
         }
     }
 }
@@ -235,9 +330,18 @@ pub struct System {
     pub channels: Vec<Channel>,
 }
 
-/// Parses and validates a system description; every problem is an error
-/// naming the task and grant at fault.
+/// Parses and validates a system description for the virtio-mmio
+/// transport.
+#[cfg(test)]
 pub fn parse(text: &str) -> Result<System, String> {
+    parse_for(text, Transport::Mmio)
+}
+
+/// Parses and validates a system description; grants marked with another
+/// `transport` than `transport` are left out (and not checked further than
+/// their shape). Every problem is an error naming the task and grant at
+/// fault.
+pub fn parse_for(text: &str, transport: Transport) -> Result<System, String> {
     let raw: RawSystem = toml::from_str(text).map_err(|e| format!("system.toml: {e}"))?;
     if raw.task.is_empty() {
         return Err("system.toml: no [[task]]".into());
@@ -286,16 +390,34 @@ pub fn parse(text: &str) -> Result<System, String> {
         let mut grants = Vec::new();
         for g in t.grant {
             let what = format!("task `{}`, grant `{}`", t.name, g.device);
+            match g.transport.as_deref() {
+                None => {}
+                Some(name) if name == transport.name() => {}
+                Some("mmio" | "pci") => continue,
+                Some(other) => {
+                    return Err(format!(
+                        "system.toml: {what}: transport = `{other}`; use `mmio` or `pci`"
+                    ));
+                }
+            }
             let shape = || {
                 format!(
                     "system.toml: {what}: expected `<class>#<instance>` with class \
-                     virtio-blk, virtio-net, virtio-rng, virtio-empty, virtio-<device id> \
-                     or a device-tree class (`goldfish-rtc`)"
+                     virtio-blk, virtio-net, virtio-rng, virtio-empty, virtio-<device id>, \
+                     a device-tree class (`goldfish-rtc`), pci:<vendor>:<device> or \
+                     pci-class:<class>:<subclass> (with `bar`)"
                 )
             };
             let (class, instance) = g.device.split_once('#').ok_or_else(shape)?;
             let instance = instance.parse::<u32>().map_err(|_| shape())?;
-            let class = Class::parse(class).map_err(|why| format!("system.toml: {what}: {why}"))?;
+            let class = match Class::parse_pci(class, g.bar) {
+                Some(pci) => pci,
+                None if g.bar.is_some() => {
+                    Err("`bar` belongs to PCI grants (pci:..., pci-class:...)".into())
+                }
+                None => Class::parse(class),
+            }
+            .map_err(|why| format!("system.toml: {what}: {why}"))?;
             claim_slot(&mut slots, g.slot, &what)?;
             let irq = match g.irq {
                 Some(irq) => {
@@ -329,9 +451,11 @@ pub fn parse(text: &str) -> Result<System, String> {
             }
             if let Some(other) = owners.insert((class.clone(), instance), t.name.clone()) {
                 return Err(format!(
-                    "system.toml: `{}` is granted twice: to `{other}` and to `{}`; \
+                    "system.toml: `{}`{} is granted twice: to `{other}` and to `{}`; \
                      a device window goes to one task at most",
-                    g.device, t.name
+                    g.device,
+                    g.bar.map_or(String::new(), |b| format!(" bar {b}")),
+                    t.name
                 ));
             }
             grants.push(Grant {
@@ -463,11 +587,11 @@ impl System {
     }
 }
 
-/// Reads and validates the file.
-pub fn load(path: &Path) -> Result<System, String> {
+/// Reads and validates the file for `transport`.
+pub fn load(path: &Path, transport: Transport) -> Result<System, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    parse(&text)
+    parse_for(&text, transport)
 }
 
 /// The Rust source of the kernel's system table; `elf_of(package)` gives
@@ -510,10 +634,10 @@ pub fn generate(system: &System, elf_of: impl Fn(&str) -> std::path::PathBuf) ->
             };
             let _ = writeln!(
                 s,
-                "            neuron::system::Grant {{ slot: {}, class: neuron::device::DeviceClass::{}, \
+                "            neuron::system::Grant {{ slot: {}, device: {}, \
                  instance: {}, rights: {:#x}, irq: {irq} }},",
                 g.slot,
-                g.class.rust(),
+                g.class.rust_sel(),
                 g.instance,
                 g.rights
             );
@@ -696,10 +820,13 @@ mod tests {
         let src = generate(&s, |p| std::path::PathBuf::from(format!("/b/{p}")));
         assert!(
             src.contains(
-                r#"class: neuron::device::DeviceClass::Named("goldfish-rtc"), instance: 0"#
+                r#"device: neuron::system::DeviceSel::Window(neuron::device::DeviceClass::Named("goldfish-rtc")), instance: 0"#
             )
         );
-        assert!(src.contains("class: neuron::device::DeviceClass::Other(16), instance: 1"));
+        assert!(src.contains(
+            "device: neuron::system::DeviceSel::Window(neuron::device::DeviceClass::Other(16)), \
+             instance: 1"
+        ));
         let twice = format!(
             "{text}[[task]]\nname = \"b\"\n[[task.grant]]\ndevice = \"goldfish-rtc#0\"\nslot = 1\nrights = []\n"
         );
@@ -796,6 +923,82 @@ mod tests {
     }
 
     #[test]
+    fn pci_grants_by_id_or_class_with_a_bar() {
+        let text = "[[task]]\nname = \"blkd\"\n\
+            [[task.grant]]\ndevice = \"virtio-blk#0\"\ntransport = \"mmio\"\nslot = 1\nrights = [\"read\"]\n\
+            [[task.grant]]\ndevice = \"pci:1af4:1042#0\"\nbar = 4\ntransport = \"pci\"\nslot = 1\nrights = [\"read\"]\n\
+            [[task.grant]]\ndevice = \"pci-class:01:00#1\"\nbar = 0\nslot = 2\nrights = [\"read\"]\n";
+        let mmio = parse_for(text, Transport::Mmio).unwrap();
+        let classes: Vec<_> = mmio.tasks[0]
+            .grants
+            .iter()
+            .map(|g| g.class.clone())
+            .collect();
+        assert_eq!(classes, [Class::Blk, Class::Pci(PciSel::Class(1, 0), 0)]);
+        let pci = parse_for(text, Transport::Pci).unwrap();
+        let classes: Vec<_> = pci.tasks[0]
+            .grants
+            .iter()
+            .map(|g| g.class.clone())
+            .collect();
+        assert_eq!(
+            classes,
+            [
+                Class::Pci(PciSel::Id(0x1af4, 0x1042), 4),
+                Class::Pci(PciSel::Class(1, 0), 0)
+            ]
+        );
+        let src = generate(&pci, |p| std::path::PathBuf::from(format!("/b/{p}")));
+        assert!(src.contains(
+            "device: neuron::system::DeviceSel::Pci { sel: neuron::system::PciSel::Id { \
+             vendor: 0x1af4, device: 0x1042 }, bar: 4 }, instance: 0"
+        ));
+        assert!(src.contains(
+            "device: neuron::system::DeviceSel::Pci { sel: neuron::system::PciSel::Class { \
+             class: 0x01, subclass: 0x00 }, bar: 0 }, instance: 1"
+        ));
+        let grant = |device: &str, extra: &str| {
+            parse(&format!(
+                "[[task]]\nname = \"a\"\n[[task.grant]]\ndevice = \"{device}\"\n{extra}slot = 1\nrights = []\n"
+            ))
+        };
+        for (device, extra, why) in [
+            ("pci:1af4:1042#0", "", "needs `bar`"),
+            ("pci:1af4:1042#0", "bar = 6\n", "BARs 0 to 5"),
+            ("pci:1af4:10420#0", "bar = 4\n", "4 hex digits"),
+            ("pci:xyz:1042#0", "bar = 4\n", "4 hex digits"),
+            ("pci-class:1:000#0", "bar = 4\n", "2 hex digits"),
+            ("virtio-blk#0", "bar = 4\n", "`bar` belongs to PCI grants"),
+            (
+                "virtio-blk#0",
+                "transport = \"usb\"\n",
+                "use `mmio` or `pci`",
+            ),
+        ] {
+            let e = grant(device, extra).unwrap_err();
+            assert!(e.contains(why), "{device} {extra}: {e}");
+        }
+        // The same BAR twice is refused; two BARs of one function are not.
+        let twice = format!(
+            "{text}[[task]]\nname = \"b\"\n[[task.grant]]\ndevice = \"pci:1af4:1042#0\"\nbar = 4\nslot = 1\nrights = []\n"
+        );
+        let e = parse_for(&twice, Transport::Pci).unwrap_err();
+        assert!(
+            e.contains("`pci:1af4:1042#0` bar 4 is granted twice"),
+            "{e}"
+        );
+        assert!(
+            parse_for(&twice, Transport::Mmio).is_ok(),
+            "on mmio the first is not granted"
+        );
+        let other_bar = twice.replace(
+            "bar = 4\nslot = 1\nrights = []",
+            "bar = 1\nslot = 1\nrights = []",
+        );
+        assert!(parse_for(&other_bar, Transport::Pci).is_ok());
+    }
+
+    #[test]
     fn irq_grants_and_controls_are_checked() {
         let base = "[[task]]\nname = \"a\"\n[[task.grant]]\ndevice = \"virtio-blk#0\"\nslot = 1\nrights = []\n";
         let ok = format!(
@@ -853,7 +1056,10 @@ mod tests {
         let src = generate(&s, |p| std::path::PathBuf::from(format!("/b/{p}")));
         assert!(src.contains(r#"include_bytes!("/b/selftest-client")"#));
         assert!(src.contains(r#"include_bytes!("/b/fault-probe")"#));
-        assert!(src.contains("class: neuron::device::DeviceClass::Rng, instance: 0, rights: 0xf"));
+        assert!(src.contains(
+            "device: neuron::system::DeviceSel::Window(neuron::device::DeviceClass::Rng), \
+             instance: 0, rights: 0xf"
+        ));
         assert!(src.contains("expect: neuron::task::Expect::Killed"));
         assert!(src.contains("expect: neuron::task::Expect::Serve"));
         assert!(src.contains("dma_pages: 16,"));

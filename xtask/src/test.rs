@@ -7,10 +7,13 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::system::Transport;
 use crate::{TARGET, asm_check, hostcheck, image, markers, qemu, rtc, setup};
 
 /// The marker list the selftest run is checked against.
 const MARKERS: &str = "xtask/markers.txt";
+/// Further markers of a system on the PCI transport.
+const PCI_MARKERS: &str = "xtask/markers-pci.txt";
 /// netd's line once its services listen.
 const NETD_SERVING: &str = "netd: serving ";
 /// `--serve`: how long the machine stays up unless interrupted.
@@ -88,17 +91,26 @@ fn selftest(
     timeout: Duration,
     echo: bool,
     serve: bool,
+    transport: Transport,
     machine: &qemu::Machine,
     tally: &mut Tally,
 ) -> Result<(), String> {
     setup::ensure_qemu()?;
-    let system = crate::system::load(&root.join("system.toml"))?;
-    let img = image::build(root)?;
-    let list = fs::read_to_string(root.join(MARKERS))
+    let system = crate::system::load(&root.join("system.toml"), transport)?;
+    let img = image::build(root, transport)?;
+    let mut list = fs::read_to_string(root.join(MARKERS))
         .map_err(|e| format!("cannot read {MARKERS}: {e}"))?;
+    if transport == Transport::Pci {
+        list += &fs::read_to_string(root.join(PCI_MARKERS))
+            .map_err(|e| format!("cannot read {PCI_MARKERS}: {e}"))?;
+    }
     let expected = markers::parse(&list);
     println!(
-        "xtask: booting NEURON under QEMU (timeout {}s)",
+        "xtask: booting NEURON under QEMU, virtio-blk and virtio-net on {} (timeout {}s)",
+        match transport {
+            Transport::Mmio => "virtio-mmio",
+            Transport::Pci => "virtio-pci",
+        },
         timeout.as_secs()
     );
     let fwd = qemu::Forwards::pick()?;
@@ -153,13 +165,19 @@ fn selftest(
     for (m, f) in expected.iter().zip(&found) {
         let tag = if f.is_some() { "seen" } else { "MISSING" };
         println!("{tag:<8} {}{}", if m.ordered { "" } else { "~ " }, m.text);
-        tally.record(&format!("marker `{}`", m.text), f.is_some());
+        tally.record(
+            &format!("{}marker `{}`", tag_of(transport), m.text),
+            f.is_some(),
+        );
     }
     if !echo {
         print_checks(&checks);
     }
     for c in &checks {
-        tally.record(c.name, c.result.is_ok());
+        tally.record(
+            &format!("{}{}", tag_of(transport), c.name),
+            c.result.is_ok(),
+        );
     }
     // A serving system succeeded if the kernel gave its verdict and the
     // machine was still up (no task failed since) when xtask stopped it.
@@ -184,7 +202,13 @@ fn selftest(
         if exit_ok { "ok" } else { "FAILED" },
         run.elapsed.as_secs_f64()
     );
-    tally.record("QEMU exit status (system reported success)", exit_ok);
+    tally.record(
+        &format!(
+            "{}QEMU exit status (system reported success)",
+            tag_of(transport)
+        ),
+        exit_ok,
+    );
     // What the blk driver wrote must be in the image file, read on the host.
     let image = image::check_scratch_sector(&img.disk);
     println!(
@@ -196,7 +220,10 @@ fn selftest(
             .map(|e| format!(": {e}"))
             .unwrap_or_default()
     );
-    tally.record("blk image check", image.is_ok());
+    tally.record(
+        &format!("{}blk image check", tag_of(transport)),
+        image.is_ok(),
+    );
     // The RTC's reading against the host's clock around the run.
     let (tag, report) = match rtc::check(&run.lines, before, after) {
         Ok(r) => ("ok", r),
@@ -204,7 +231,10 @@ fn selftest(
     };
     println!("{tag:<8} SELFTEST: rtc ok ({report})");
     tally.record(
-        "SELFTEST: rtc ok (the RTC against the host clock)",
+        &format!(
+            "{}SELFTEST: rtc ok (the RTC against the host clock)",
+            tag_of(transport)
+        ),
         tag == "ok",
     );
 
@@ -220,6 +250,14 @@ fn selftest(
         }
     }
     Ok(())
+}
+
+/// How failures of a run on `transport` are named: runs on PCI say so.
+fn tag_of(transport: Transport) -> &'static str {
+    match transport {
+        Transport::Mmio => "",
+        Transport::Pci => "pci: ",
+    }
 }
 
 /// Prints the host checks' result rows.
@@ -239,14 +277,15 @@ pub fn run_system(
     timeout: Duration,
     serve: bool,
     qemu_args: &[String],
+    transport: Transport,
 ) -> Result<(), String> {
     setup::ensure_target()?;
     let mut tally = Tally::default();
     let machine = qemu::Machine {
         extra: qemu_args.to_vec(),
-        ..qemu::Machine::default()
+        ..qemu::Machine::for_transport(transport)
     };
-    selftest(root, timeout, true, serve, &machine, &mut tally)?;
+    selftest(root, timeout, true, serve, transport, &machine, &mut tally)?;
     if tally.failed.is_empty() {
         println!("xtask: NEURON ran and every expected marker appeared");
         Ok(())
@@ -354,10 +393,14 @@ pub fn test_all(root: &Path, timeout: Duration) -> Result<(), String> {
         }
     }
 
-    let machine = qemu::Machine::default();
-    if let Err(e) = selftest(root, timeout, false, false, &machine, &mut tally) {
-        println!("selftest could not run: {e}");
-        tally.record("QEMU selftest", false);
+    // The same system twice: blk and net on virtio-mmio, then on
+    // virtio-pci.
+    for transport in [Transport::Mmio, Transport::Pci] {
+        let machine = qemu::Machine::for_transport(transport);
+        if let Err(e) = selftest(root, timeout, false, false, transport, &machine, &mut tally) {
+            println!("selftest could not run: {e}");
+            tally.record(&format!("{}QEMU selftest", tag_of(transport)), false);
+        }
     }
 
     println!();
@@ -378,7 +421,7 @@ pub fn test_all(root: &Path, timeout: Duration) -> Result<(), String> {
 /// handler), which the kernel must not get through feature unification.
 pub fn lint(root: &Path) -> Result<(), String> {
     setup::ensure_target()?;
-    let system = crate::system::load(&root.join("system.toml"))?;
+    let system = crate::system::load(&root.join("system.toml"), Transport::Mmio)?;
     let clippy = |target: Option<&str>, packages: &[&str]| {
         let mut c = cargo();
         c.current_dir(root).arg("clippy");

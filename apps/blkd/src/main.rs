@@ -1,5 +1,6 @@
 //! `blkd`: the userspace virtio-blk driver task. Granted the blk window
-//! and its interrupt, it reads known sectors and writes a scratch sector,
+//! (a virtio-mmio slot, or the BAR of a virtio-pci function) and its
+//! interrupt, it reads known sectors and writes a scratch sector,
 //! then reads [`IRQ_READS`] sectors each completed by an interrupt, printing
 //! each marker only after the data was checked. Without an irq capability
 //! (a machine without a PLIC) it polls.
@@ -12,8 +13,10 @@ use core::fmt;
 use mmio_types::DmaRegion;
 use nexus_abi::{CapKind, MapProt, SysError, println, sys};
 use nexus_virtio::disk_pattern::{SCRATCH_SECTOR, scratch_pattern, sector_pattern};
+use nexus_virtio::pci::{self, PciError};
 use nexus_virtio::{
-    BlkError, DmaRange, IrqDevice, KernelIrq, SECTOR_SIZE, VirtioBlk, VirtioMmioWindow,
+    BlkError, BlkTransport, DmaRange, IrqDevice, KernelIrq, SECTOR_SIZE, VirtioBlk,
+    VirtioMmioWindow,
 };
 
 nexus_abi::entry!(main);
@@ -30,7 +33,7 @@ const IRQ_READS: u64 = 1000;
 /// the 10 MHz timer.
 const DEVICE_TIMEOUT: u64 = 10_000_000;
 
-type Blk = VirtioBlk<IrqDevice<VirtioMmioWindow, KernelIrq>>;
+type Blk<T> = VirtioBlk<IrqDevice<T, KernelIrq>>;
 
 fn main() -> i32 {
     match run() {
@@ -48,6 +51,7 @@ enum Failure {
     Check(&'static str),
     Sys(&'static str, SysError),
     Blk(&'static str, BlkError),
+    Pci(PciError),
 }
 
 impl From<&'static str> for Failure {
@@ -62,6 +66,7 @@ impl fmt::Display for Failure {
             Failure::Check(what) => write!(f, "{what}"),
             Failure::Sys(step, e) => write!(f, "{step}: {e}"),
             Failure::Blk(step, e) => write!(f, "{step}: {e}"),
+            Failure::Pci(e) => write!(f, "the virtio-pci function: {e}"),
         }
     }
 }
@@ -76,12 +81,40 @@ fn blk_err(step: &'static str) -> impl FnOnce(BlkError) -> Failure {
 }
 
 fn run() -> Result<(), Failure> {
+    let interrupts = sys::cap_info(IRQ_SLOT).is_ok_and(|c| c.kind == CapKind::Irq);
+    if sys::pci_info(BLK_SLOT).is_ok() {
+        // A PCI BAR: the virtio-pci transport, its structures found
+        // through the function's capabilities.
+        let transport = pci::map(BLK_SLOT, pci::BLK_DEVICE_MIN).map_err(Failure::Pci)?;
+        println!("blkd: virtio-blk is a virtio-pci function");
+        let windows = drive(transport, interrupts)?.into_windows();
+        println!("SELFTEST: virtio-pci blk ok");
+        for token in [
+            windows.common.unmap(),
+            windows.notify.unmap(),
+            windows.isr.unmap(),
+            windows.device.unmap(),
+        ] {
+            sys::mmio_unmap(token).map_err(|(e, _)| Failure::Sys("unmapping a window", e))?;
+        }
+        return Ok(());
+    }
     let token = sys::mmio_map(BLK_SLOT, MapProt::RW).map_err(sys_err("mapping the blk window"))?;
     let window = VirtioMmioWindow::from_token(token).map_err(|_| "the blk window is not 4 KiB")?;
-    let interrupts = sys::cap_info(IRQ_SLOT).is_ok_and(|c| c.kind == CapKind::Irq);
-    let window = IrqDevice::new(window, KernelIrq, IRQ_SLOT, IRQ_BIT).ok_or("bad irq bit")?;
+    let window = drive(window, interrupts)?;
+    sys::mmio_unmap(window.unmap())
+        .map_err(|(e, _)| Failure::Sys("unmapping the blk window", e))?;
+    Ok(())
+}
+
+/// Initialises the device on `transport` (with its interrupt if
+/// `interrupts`), checks reads, the scratch write and interrupt-driven
+/// reads, each marker printed once its check passed; resets the device,
+/// frees the DMA memory and gives the transport back.
+fn drive<T: BlkTransport>(transport: T, interrupts: bool) -> Result<T, Failure> {
+    let transport = IrqDevice::new(transport, KernelIrq, IRQ_SLOT, IRQ_BIT).ok_or("bad irq bit")?;
     let queue = DmaRegion::new(sys::dma_alloc(2).map_err(sys_err("allocating the queue"))?);
-    let mut blk = VirtioBlk::new(window, queue)
+    let mut blk = VirtioBlk::new(transport, queue)
         .map_err(|f| f.error)
         .map_err(blk_err("virtio-blk initialisation"))?;
     let mut buf = DmaRegion::new(sys::dma_alloc(1).map_err(sys_err("allocating the data buffer"))?);
@@ -107,19 +140,17 @@ fn run() -> Result<(), Failure> {
         println!("blkd: no irq capability: polling");
     }
 
-    let (window, queue) = blk.into_parts();
-    let (window, _) = window.into_parts();
-    sys::mmio_unmap(window.unmap())
-        .map_err(|(e, _)| Failure::Sys("unmapping the blk window", e))?;
+    let (transport, queue) = blk.into_parts();
+    let (transport, _) = transport.into_parts();
     for region in [queue, buf] {
         sys::dma_free(region.into_token())
             .map_err(|(e, _)| Failure::Sys("freeing DMA memory", e))?;
     }
-    Ok(())
+    Ok(transport)
 }
 
 /// Sector 0 and the last sector hold their own numbers.
-fn check_reads(blk: &mut Blk, buf: &mut DmaRegion) -> Result<(), Failure> {
+fn check_reads<T: BlkTransport>(blk: &mut Blk<T>, buf: &mut DmaRegion) -> Result<(), Failure> {
     let last = blk.capacity().checked_sub(1).ok_or("the disk is empty")?;
     for (sector, offset) in [(0, 0), (last, SECTOR_SIZE)] {
         blk.read(sector, buf, offset, SECTOR_SIZE)
@@ -132,7 +163,7 @@ fn check_reads(blk: &mut Blk, buf: &mut DmaRegion) -> Result<(), Failure> {
 }
 
 /// A fresh pattern written to the scratch sector, flushed, reads back.
-fn check_write(blk: &mut Blk, buf: &mut DmaRegion) -> Result<(), Failure> {
+fn check_write<T: BlkTransport>(blk: &mut Blk<T>, buf: &mut DmaRegion) -> Result<(), Failure> {
     if blk.capacity() <= SCRATCH_SECTOR {
         println!(
             "blkd: the disk has {} sectors; the scratch sector is {SCRATCH_SECTOR}",
@@ -161,7 +192,10 @@ fn check_write(blk: &mut Blk, buf: &mut DmaRegion) -> Result<(), Failure> {
 /// interrupt: wait, acknowledge the device, re-arm the line, then take the
 /// completion and check the data. Returns the wakeups that found no cause
 /// in `InterruptStatus`.
-fn check_interrupt_reads(blk: &mut Blk, buf: &mut DmaRegion) -> Result<u64, &'static str> {
+fn check_interrupt_reads<T: BlkTransport>(
+    blk: &mut Blk<T>,
+    buf: &mut DmaRegion,
+) -> Result<u64, &'static str> {
     blk.set_interrupts(true)
         .map_err(|_| "cannot enable interrupts")?;
     let capacity = blk.capacity();

@@ -1,4 +1,5 @@
-//! The task itself: maps the net window, brings the device up, runs the
+//! The task itself: maps the net window (a virtio-mmio slot, or the BAR
+//! of a virtio-pci function), brings the device up, runs the
 //! stack and its services, and never returns while the device works.
 
 use core::fmt::{self, Write};
@@ -9,6 +10,8 @@ use netd::relay::Relay;
 use netd::stack::{RELAY_PORTS, RELAYS};
 use netd::{Netd, Source, Storage, SystemInfo};
 use nexus_abi::{CapKind, MapProt, SysError, println, sys};
+use nexus_virtio::net::NetTransport;
+use nexus_virtio::pci;
 use nexus_virtio::{IrqDevice, IrqError, KernelIrq, VirtioMmioWindow, VirtioNet};
 use ring_types::RingError;
 use static_cell::ConstStaticCell;
@@ -52,10 +55,29 @@ fn now_ms() -> u64 {
 }
 
 fn run() -> Result<core::convert::Infallible, &'static str> {
+    if sys::pci_info(NET_SLOT).is_ok() {
+        // A PCI BAR: the virtio-pci transport.
+        return match pci::map(NET_SLOT, pci::NET_DEVICE_MIN) {
+            Ok(transport) => {
+                println!("netd: virtio-net is a virtio-pci function");
+                serve(transport)
+            }
+            Err(e) => {
+                println!("netd: virtio-net initialisation: the virtio-pci function: {e}");
+                Err("virtio-net initialisation failed")
+            }
+        };
+    }
     let token =
         sys::mmio_map(NET_SLOT, MapProt::RW).map_err(|_| "mmio_map of the net window failed")?;
     let window = VirtioMmioWindow::from_token(token).map_err(|_| "the net window is not 4 KiB")?;
-    let window = IrqDevice::new(window, KernelIrq, IRQ_SLOT, IRQ_BIT).ok_or("bad irq bit")?;
+    serve(window)
+}
+
+/// Brings the device on `transport` up (with its interrupt when granted)
+/// and serves until it breaks.
+fn serve<T: NetTransport>(transport: T) -> Result<core::convert::Infallible, &'static str> {
+    let window = IrqDevice::new(transport, KernelIrq, IRQ_SLOT, IRQ_BIT).ok_or("bad irq bit")?;
     let rx = DmaRegion::new(sys::dma_alloc(RX_PAGES).map_err(|_| "dma_alloc for rx failed")?);
     let tx = DmaRegion::new(sys::dma_alloc(TX_PAGES).map_err(|_| "dma_alloc for tx failed")?);
     let net = match VirtioNet::new(window, rx, tx) {
@@ -187,7 +209,10 @@ fn run() -> Result<core::convert::Infallible, &'static str> {
 /// One round of every relay: its client's requests and the datagrams for
 /// its port. A client that corrupted its ring, or that ended, is dropped;
 /// the others go on.
-fn serve_relays(netd: &mut Netd<'_, Net>, relays: &mut [Option<Relay>; RELAYS]) {
+fn serve_relays<T: NetTransport>(
+    netd: &mut Netd<'_, Net<T>>,
+    relays: &mut [Option<Relay>; RELAYS],
+) {
     for (i, slot) in relays.iter_mut().enumerate() {
         let Some(relay) = slot else { continue };
         let failure = match relay.serve(netd) {
@@ -244,10 +269,10 @@ const SLEEP_MAX_TICKS: u64 = 1000 * TICKS_PER_MS;
 /// so a wait on it is a sleep until its deadline.
 const WAKE_BIT: u64 = 1 << 1;
 
-type Net = IrqDevice<VirtioMmioWindow, KernelIrq>;
+type Net<T> = IrqDevice<T, KernelIrq>;
 
 /// Ticks until the stack's next timer is due, at most `max`.
-fn due(netd: &mut Netd<'_, Net>, now: u64, max: u64) -> u64 {
+fn due<T: NetTransport>(netd: &mut Netd<'_, Net<T>>, now: u64, max: u64) -> u64 {
     netd.poll_delay_ms(now / TICKS_PER_MS)
         .map_or(max, |ms| ms.saturating_mul(TICKS_PER_MS).min(max))
 }
@@ -255,7 +280,7 @@ fn due(netd: &mut Netd<'_, Net>, now: u64, max: u64) -> u64 {
 /// Waits between rounds with nothing to do, polling: blocks until the
 /// stack's next timer is due or [`IDLE_MAX_TICKS`] pass, whichever is
 /// first. Blocking (rather than yielding) lets the hart sleep meanwhile.
-fn idle(netd: &mut Netd<'_, Net>, others: u64) -> Woke {
+fn idle<T: NetTransport>(netd: &mut Netd<'_, Net<T>>, others: u64) -> Woke {
     let now = sys::time();
     let due = due(netd, now, IDLE_MAX_TICKS);
     if due == 0 {
@@ -289,7 +314,7 @@ struct Woke {
 /// acknowledged at the device (with the bits read from `InterruptStatus`)
 /// before its line is re-armed; the next round then takes what it
 /// announced.
-fn sleep(netd: &mut Netd<'_, Net>, others: u64) -> Result<Woke, IrqError> {
+fn sleep<T: NetTransport>(netd: &mut Netd<'_, Net<T>>, others: u64) -> Result<Woke, IrqError> {
     let now = sys::time();
     let due = due(netd, now, SLEEP_MAX_TICKS);
     if due == 0 {

@@ -6,6 +6,13 @@
 //! only while it has cleared it, and a field is read or written with the
 //! register it belongs to, in one access. The crate is host-tested against
 //! scripted fake devices, which check the driver's register sequence.
+//!
+//! It is a driver crate rather than an example of `mmio-types` so that it
+//! is written as any driver is (`no_std`, `#![forbid(unsafe_code)]`, built
+//! and linted for riscv64), and so that `mmio-types`' asm-check probes can
+//! use its register definitions: the bitfield probes measure the very
+//! types a driver uses. QEMU's UART belongs to the kernel console, so no
+//! task drives it; its tests run on the host and under Miri.
 #![no_std]
 #![forbid(unsafe_code)]
 

@@ -3,7 +3,8 @@
 //! [`Transport`] is what a driver sees of its device: identification,
 //! feature words, status, queue setup, notification. It is implemented for
 //! the modern virtio-mmio window ([`VirtioMmioWindow`], through the typed
-//! register traits and the queue-select guard) and, in tests, for fakes.
+//! register traits and the queue-select guard), for the virtio-pci
+//! transport ([`crate::pci::VirtioPci`]) and, in tests, for fakes.
 //! [`negotiate`], [`queue_num_max`], [`driver_ok`], [`reset`] and [`fail`] are the
 //! device-independent steps of initialisation (virtio 1.2, section 3.1.1).
 
@@ -44,6 +45,16 @@ pub trait Transport {
     /// Writes `InterruptACK`: the device stops asserting its interrupt for
     /// these causes.
     fn ack_interrupt(&mut self, bits: InterruptStatus);
+
+    /// Takes the device's interrupt causes and acknowledges them, so that
+    /// it stops asserting its interrupt: `InterruptStatus`, then the same
+    /// bits to `InterruptACK`. A transport whose status read itself
+    /// acknowledges (virtio-pci's ISR status) overrides it.
+    fn take_interrupt(&mut self) -> InterruptStatus {
+        let status = self.interrupt_status();
+        self.ack_interrupt(status);
+        status
+    }
 }
 
 impl Transport for VirtioMmioWindow {

@@ -169,12 +169,12 @@ impl<'a, T: Transport, S: IrqSys> Pending<'a, T, S> {
         self.stamp
     }
 
-    /// Reads `InterruptStatus` and writes the same bits to `InterruptACK`:
-    /// the device stops asserting its interrupt for those causes. Returns
-    /// the proof, which carries the causes read.
+    /// Takes the device's interrupt causes ([`Transport::take_interrupt`]:
+    /// `InterruptStatus` written back to `InterruptACK`, or virtio-pci's
+    /// ISR status read): the device stops asserting its interrupt for
+    /// those causes. Returns the proof, which carries the causes read.
     pub fn acknowledge(self) -> Acked<'a, T, S> {
-        let status = self.dev.device.interrupt_status();
-        self.dev.device.ack_interrupt(status);
+        let status = self.dev.device.take_interrupt();
         Acked {
             dev: self.dev,
             status,
@@ -260,6 +260,10 @@ impl<T: Transport, S> Transport for IrqDevice<T, S> {
     #[inline]
     fn ack_interrupt(&mut self, bits: InterruptStatus) {
         self.device.ack_interrupt(bits)
+    }
+
+    fn take_interrupt(&mut self) -> InterruptStatus {
+        self.device.take_interrupt()
     }
 }
 

@@ -13,6 +13,8 @@ pub mod features;
 pub mod irq;
 pub mod mmio;
 pub mod net;
+pub mod pci;
+pub mod pci_layout;
 pub mod queue;
 pub mod status;
 pub mod transport;

@@ -4,21 +4,23 @@ use nexus_abi::layout::STACK_TOP;
 use nexus_abi::{CapRights, MapProt};
 
 use crate::cap::{Cap, CapTable, Object};
-use crate::device::{self, DeviceClass, DeviceTable, Found, MAX_DEVICES, Region};
-use crate::devtree::{DeviceTree, Irq};
+use crate::device::{self, Device, DeviceClass, DeviceTable, Found, MAX_DEVICES, PciBar, Region};
+use crate::devtree::{DeviceTree, Irq, MAX_IRQS, Window};
 use crate::elf;
 use crate::mem::Memory;
 use crate::mem::RamPlan;
 use crate::pagetable::KERNEL_MAP_END;
 use crate::pagetable::PageTable;
+use crate::pci::{self, HostBridge};
 use crate::pte::{Owner, Pte};
 use crate::space::AddressSpace;
-use crate::system::{ChannelSpec, IrqGrant, TaskSpec};
+use crate::system::{ChannelSpec, DeviceSel, IrqGrant, TaskSpec};
 use crate::task::{Expect, MAX_TASKS, State, Task, TrapFrame};
 
 use super::console::{UART_BASE, kprintln};
 use super::cpu::{self, FINISHER};
 use super::dt;
+use super::ecam::Ecam;
 use super::entry::{neuron_return_to_user, neuron_trap_entry, sym_addr};
 use super::kernel::{Kernel, kernel};
 use super::phys::MAX_RAM;
@@ -53,6 +55,7 @@ pub fn kmain(
     k.mem.reserve(dtb, dtb + plat.tree.total_size());
 
     k.devices = discover_devices(&plat.tree);
+    discover_pci(k, &plat.tree);
     k.plic = dt::plic(&plat, hartid).and_then(Plic::new);
     if k.plic.is_none() {
         kprintln!(
@@ -167,6 +170,75 @@ fn discover_devices(tree: &DeviceTree<'static>) -> DeviceTable {
     table
 }
 
+/// Reads the PCIe host bridge from the tree, enumerates its first bus,
+/// assigns the memory BARs (paging is still off) and adds each assigned
+/// BAR to the device table; prints one line per function.
+fn discover_pci(k: &mut Kernel, tree: &DeviceTree<'static>) {
+    let mut found: Option<HostBridge> = None;
+    tree.pci_hosts(|name, bridge| match bridge {
+        Ok(b) if found.is_none() => found = Some(b),
+        Ok(_) => kprintln!("neuron: {name}: only the first PCIe host bridge is enumerated"),
+        Err(why) => kprintln!("neuron: refusing PCIe host bridge {name}: {why}"),
+    });
+    let Some(bridge) = found else {
+        return;
+    };
+    let mut ecam = Ecam::new(&bridge);
+    let mut functions = pci::enumerate(&mut ecam, bridge.first_bus);
+    // A bridge window may not cover RAM, another device's registers or a
+    // page the kernel keeps.
+    let forbidden = |w: Window| {
+        let mut clash = KEPT.iter().any(|r| {
+            w.overlaps(&Window {
+                base: r.base,
+                len: r.len,
+            })
+        });
+        tree.windows(|_, _, other| clash |= w.overlaps(&other));
+        clash
+    };
+    if let Err(why) = pci::assign(&mut ecam, &bridge, &mut functions, forbidden) {
+        kprintln!("neuron: PCIe: {why}; no BAR is assigned");
+    }
+    for (fi, f) in functions.indexed() {
+        let irq = bridge.intx(f.bdf.dev, f.pin);
+        match irq {
+            Some(irq) => kprintln!("neuron: pci {f} (irq {})", irq.number),
+            None => kprintln!("neuron: pci {f}"),
+        }
+        for (bar, b, cpu) in f.assigned() {
+            let mut irqs = [Irq::default(); MAX_IRQS];
+            if let Some(irq) = irq {
+                irqs[0] = irq;
+            }
+            let dev = Device {
+                base: cpu,
+                len: b.span() as usize,
+                irqs,
+                nirqs: usize::from(irq.is_some()),
+                class: DeviceClass::PciBar(PciBar {
+                    function: fi as u8,
+                    bar: bar as u8,
+                }),
+            };
+            if !k.devices.insert(dev) {
+                kprintln!(
+                    "neuron: refusing pci {} bar {bar}: device table full or overlapping",
+                    f.bdf
+                );
+            }
+        }
+    }
+    if functions.dropped > 0 {
+        kprintln!(
+            "neuron: {} more PCI function(s) not recorded",
+            functions.dropped
+        );
+    }
+    k.pci = functions;
+    k.ecam = Some(ecam);
+}
+
 /// QEMU's exit code when the machine lacks Sv39.
 const NO_SV39_EXIT: u32 = 5;
 
@@ -206,13 +278,26 @@ fn build_kernel_page_table(k: &mut Kernel) {
         .iter()
         .filter(|d| d.class.is_virtio())
         .map(|d| (d.base, d.base + d.len, MapProt::RW));
+    // The configuration space page of each PCI function (to stop a
+    // function whose driver ended); the rest of ECAM stays unmapped.
+    let ecam = k.ecam;
+    let config_pages = k
+        .pci
+        .iter()
+        .filter_map(move |f| ecam?.function_page(f.bdf))
+        .map(|pa| (pa, pa + 0x1000, MapProt::RW));
     let plic_pages = k
         .plic
         .map(|p| p.pages())
         .into_iter()
         .flatten()
         .map(|pa| (pa, pa + 0x1000, MapProt::RW));
-    for (start, end, prot) in ranges.into_iter().chain(windows).chain(plic_pages) {
+    for (start, end, prot) in ranges
+        .into_iter()
+        .chain(windows)
+        .chain(config_pages)
+        .chain(plic_pages)
+    {
         let mut pa = start;
         while pa < end {
             let mapped = Pte::leaf(pa, prot, Owner::Kernel)
@@ -434,26 +519,51 @@ fn grant_devices(k: &mut Kernel, specs: &'static [TaskSpec]) {
     let mut owner: [Option<&'static str>; MAX_DEVICES] = [None; MAX_DEVICES];
     for (ti, spec) in specs.iter().enumerate().take(MAX_TASKS) {
         for g in spec.grants {
-            let found = devices
-                .iter()
-                .enumerate()
-                .filter(|(_, d)| d.class == g.class)
-                .nth(g.instance);
-            let Some((di, dev)) = found else {
-                kprintln!(
-                    "neuron: cannot grant {}#{} to {}: no such device",
-                    g.class,
-                    g.instance,
-                    spec.name
-                );
-                k.boot_failures += 1;
-                continue;
+            let found = match g.device {
+                DeviceSel::Window(class) => devices
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, d)| d.class == class)
+                    .nth(g.instance)
+                    .ok_or("no such device"),
+                DeviceSel::Pci { sel, bar } => k
+                    .pci
+                    .indexed()
+                    .filter(|(_, f)| sel.matches(f))
+                    .nth(g.instance)
+                    .ok_or("no such PCI function")
+                    .and_then(|(fi, _)| {
+                        let want = DeviceClass::PciBar(PciBar {
+                            function: fi as u8,
+                            bar,
+                        });
+                        devices
+                            .iter()
+                            .enumerate()
+                            .find(|(_, d)| d.class == want)
+                            .ok_or("the function has no such assigned memory BAR")
+                    }),
+            };
+            let bar = match g.device {
+                DeviceSel::Pci { bar, .. } => Some(bar),
+                DeviceSel::Window(_) => None,
+            };
+            let what = GrantName {
+                device: g.device,
+                instance: g.instance,
+                bar,
+            };
+            let (di, dev) = match found {
+                Ok(found) => found,
+                Err(why) => {
+                    kprintln!("neuron: cannot grant {what} to {}: {why}", spec.name);
+                    k.boot_failures += 1;
+                    continue;
+                }
             };
             if let Some(other) = owner[di] {
                 kprintln!(
-                    "neuron: cannot grant {}#{} to {}: already granted to {other}",
-                    g.class,
-                    g.instance,
+                    "neuron: cannot grant {what} to {}: already granted to {other}",
                     spec.name
                 );
                 k.boot_failures += 1;
@@ -470,13 +580,7 @@ fn grant_devices(k: &mut Kernel, specs: &'static [TaskSpec]) {
             match task.caps.install(g.slot, cap) {
                 Ok(()) => {
                     owner[di] = Some(spec.name);
-                    kprintln!(
-                        "neuron: granted {}#{} to {} in slot {}",
-                        g.class,
-                        g.instance,
-                        spec.name,
-                        g.slot
-                    );
+                    kprintln!("neuron: granted {what} to {} in slot {}", spec.name, g.slot);
                 }
                 Err(e) => {
                     kprintln!("neuron: cannot grant to {} slot {}: {e}", spec.name, g.slot);
@@ -486,6 +590,23 @@ fn grant_devices(k: &mut Kernel, specs: &'static [TaskSpec]) {
             if let Some(irq) = g.irq {
                 grant_irq(k, ti, spec.name, irq, dev.interrupts().first().copied());
             }
+        }
+    }
+}
+
+/// A grant as the boot log names it: `virtio-blk#0`, `pci:1af4:1042#0 bar 4`.
+struct GrantName {
+    device: DeviceSel,
+    instance: usize,
+    bar: Option<u8>,
+}
+
+impl core::fmt::Display for GrantName {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}#{}", self.device, self.instance)?;
+        match self.bar {
+            Some(bar) => write!(f, " bar {bar}"),
+            None => Ok(()),
         }
     }
 }

@@ -8,6 +8,7 @@ use crate::device::DeviceTable;
 use crate::mem::Memory;
 use crate::notify::{Claimed, IrqTable};
 use crate::pagetable::PageTable;
+use crate::pci::Functions;
 use crate::task::{
     Expect, MAX_TASKS, State, Task, TrapFrame, Verdict, next_runnable, timer_needs_programming,
     verdict,
@@ -15,6 +16,7 @@ use crate::task::{
 
 use super::console::kprintln;
 use super::cpu;
+use super::ecam::Ecam;
 use super::phys::PhysMemory;
 use super::plic::Plic;
 
@@ -46,6 +48,10 @@ pub struct Kernel {
     pub irqs: IrqTable,
     /// The interrupt controller (`None`: none found; drivers poll).
     pub plic: Option<Plic>,
+    /// The PCI functions found at boot.
+    pub pci: Functions,
+    /// Configuration space of the PCIe host bridge, if there is one.
+    pub ecam: Option<Ecam>,
     /// The channels between tasks.
     pub channels: ChannelTable,
 }
@@ -91,6 +97,8 @@ static KERNEL: Global = Global(UnsafeCell::new(Kernel {
     devices: DeviceTable::new(),
     irqs: IrqTable::new(),
     plic: None,
+    pci: Functions::new(),
+    ecam: None,
     channels: ChannelTable::new(),
 }));
 
@@ -127,11 +135,20 @@ impl Kernel {
         });
         // Stop every virtio device the task drove before its memory goes
         // back: a device must not keep writing into frames handed out again.
+        // A PCI function loses memory decoding and bus mastering.
         for (_, cap) in task.caps.iter() {
-            if let (Object::DeviceMmio { base, .. }, None) = (cap.object, cap.parent)
-                && self.devices.at(base).is_some_and(|d| d.class.is_virtio())
-            {
+            let (Object::DeviceMmio { base, .. }, None) = (cap.object, cap.parent) else {
+                continue;
+            };
+            let Some(dev) = self.devices.at(base) else {
+                continue;
+            };
+            if dev.class.is_virtio() {
                 cpu::reset_virtio_device(base);
+            } else if let (Some(bar), Some(ecam)) = (dev.class.pci(), self.ecam.as_mut())
+                && let Some(f) = self.pci.get(usize::from(bar.function))
+            {
+                ecam.quiesce(f.bdf);
             }
         }
         if let Some(space) = task.space.take() {

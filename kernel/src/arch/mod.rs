@@ -5,6 +5,7 @@ pub mod boot;
 mod console;
 mod cpu;
 mod dt;
+mod ecam;
 mod entry;
 mod kernel;
 mod phys;

@@ -71,6 +71,8 @@ extern "C" fn neuron_user_trap_slow(
             me: k.current,
             now: cpu::now(),
             irqs: &mut k.irqs,
+            devices: &k.devices,
+            pci: &k.pci,
             channels: &k.channels,
         };
         let args = [a0, a1, a2, a3, a4, a5];
