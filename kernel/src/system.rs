@@ -145,3 +145,53 @@ pub struct ChannelSpec {
     /// Side 0 and side 1.
     pub ends: [ChannelEnd; 2],
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pci::{BarSlot, Bdf};
+
+    fn function(vendor: u16, device: u16, class: u8, subclass: u8) -> Function {
+        Function {
+            bdf: Bdf::new(0, 1, 0).unwrap(),
+            vendor,
+            device,
+            class,
+            subclass,
+            prog_if: 0,
+            revision: 0,
+            header: 0,
+            pin: 0,
+            bars: [BarSlot::Absent; 6],
+            vendor_caps: [None; 8],
+            caps_truncated: false,
+        }
+    }
+
+    #[test]
+    fn pci_selectors_match_by_id_or_class() {
+        let blk = function(0x1af4, 0x1042, 1, 0);
+        let net = function(0x1af4, 0x1041, 2, 0);
+        let by_id = PciSel::Id {
+            vendor: 0x1af4,
+            device: 0x1042,
+        };
+        let by_class = PciSel::Class {
+            class: 1,
+            subclass: 0,
+        };
+        assert!(by_id.matches(&blk) && !by_id.matches(&net));
+        assert!(by_class.matches(&blk) && !by_class.matches(&net));
+        let sel = DeviceSel::Pci { sel: by_id, bar: 4 };
+        assert_eq!(std::format!("{sel}"), "pci:1af4:1042");
+        let sel = DeviceSel::Pci {
+            sel: by_class,
+            bar: 4,
+        };
+        assert_eq!(std::format!("{sel}"), "pci-class:01:00");
+        assert_eq!(
+            std::format!("{}", DeviceSel::Window(DeviceClass::Blk)),
+            "virtio-blk"
+        );
+    }
+}

@@ -8,7 +8,10 @@ use std::process::Command;
 use crate::system::Transport;
 use crate::{TARGET, system};
 
-use nexus_virtio::disk_pattern::{SCRATCH_SECTOR, SECTOR_SIZE, scratch_pattern, sector_pattern};
+use nexus_virtio::disk_pattern::{
+    CLIENT_SECTOR, CLIENT_SECTORS, SCRATCH_SECTOR, SECTOR_SIZE, client_pattern, scratch_pattern,
+    sector_pattern,
+};
 
 /// Sectors of the disk image (32 MiB).
 pub const DISK_SECTORS: u64 = 64 * 1024;
@@ -123,9 +126,59 @@ pub fn check_scratch_sector(disk: &Path) -> Result<(), String> {
     }
 }
 
+/// After a run: whether the image holds, in each of the sectors
+/// `blk-client` wrote through `blkd`'s rings, what it wrote.
+pub fn check_client_sectors(disk: &Path) -> Result<(), String> {
+    let data = fs::read(disk).map_err(|e| format!("cannot read {}: {e}", disk.display()))?;
+    for n in CLIENT_SECTOR..CLIENT_SECTOR + CLIENT_SECTORS {
+        let at = n as usize * SECTOR_SIZE;
+        let sector = data
+            .get(at..at + SECTOR_SIZE)
+            .ok_or_else(|| format!("{} is too short", disk.display()))?;
+        if sector != client_pattern(n) {
+            let what = if sector == sector_pattern(n) {
+                "still holds its original pattern"
+            } else {
+                "holds neither what blk-client wrote nor the original pattern"
+            };
+            return Err(format!("sector {n} {what}"));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn client_check_wants_every_sector_written() {
+        let dir = std::env::temp_dir().join(format!("neuron-img-client-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let disk = dir.join("disk.img");
+        let end = CLIENT_SECTOR + CLIENT_SECTORS;
+        let mut data = Vec::new();
+        for n in 0..end {
+            data.extend_from_slice(&sector_pattern(n));
+        }
+        fs::write(&disk, &data).unwrap();
+        assert!(
+            check_client_sectors(&disk)
+                .unwrap_err()
+                .contains("original")
+        );
+        for n in CLIENT_SECTOR..end {
+            let at = n as usize * SECTOR_SIZE;
+            data[at..at + SECTOR_SIZE].copy_from_slice(&client_pattern(n));
+        }
+        fs::write(&disk, &data).unwrap();
+        assert_eq!(check_client_sectors(&disk), Ok(()));
+        let last = (end - 1) as usize * SECTOR_SIZE;
+        data[last] ^= 1;
+        fs::write(&disk, &data).unwrap();
+        assert!(check_client_sectors(&disk).unwrap_err().contains("neither"));
+        fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn scratch_check_tells_written_from_untouched() {

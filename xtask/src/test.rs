@@ -224,6 +224,21 @@ fn selftest(
         &format!("{}blk image check", tag_of(transport)),
         image.is_ok(),
     );
+    // What blk-client wrote through blkd must be in the image file too.
+    let client = image::check_client_sectors(&img.disk);
+    println!(
+        "{:<8} blk client image check{}",
+        if client.is_ok() { "ok" } else { "FAILED" },
+        client
+            .as_ref()
+            .err()
+            .map(|e| format!(": {e}"))
+            .unwrap_or_default()
+    );
+    tally.record(
+        &format!("{}blk client image check", tag_of(transport)),
+        client.is_ok(),
+    );
     // The RTC's reading against the host's clock around the run.
     let (tag, report) = match rtc::check(&run.lines, before, after) {
         Ok(r) => ("ok", r),

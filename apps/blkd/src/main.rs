@@ -3,7 +3,8 @@
 //! interrupt, it reads known sectors and writes a scratch sector,
 //! then reads [`IRQ_READS`] sectors each completed by an interrupt, printing
 //! each marker only after the data was checked. Without an irq capability
-//! (a machine without a PLIC) it polls.
+//! (a machine without a PLIC) it polls. Then it serves its clients through
+//! channel rings ([`serve`]) until it is killed.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
@@ -19,6 +20,8 @@ use nexus_virtio::{
     VirtioMmioWindow,
 };
 
+mod serve;
+
 nexus_abi::entry!(main);
 
 /// Where system.toml puts the virtio-blk window.
@@ -26,14 +29,14 @@ const BLK_SLOT: usize = 1;
 /// Where system.toml puts the window's irq capability.
 const IRQ_SLOT: usize = 2;
 /// The notification bit system.toml binds the interrupt to.
-const IRQ_BIT: u32 = 0;
+pub(crate) const IRQ_BIT: u32 = 0;
 /// Reads completed by interrupt, each checked, before `SELFTEST: irq ok`.
 const IRQ_READS: u64 = 1000;
 /// How long a request may take before the device counts as dead: 1 s of
 /// the 10 MHz timer.
-const DEVICE_TIMEOUT: u64 = 10_000_000;
+pub(crate) const DEVICE_TIMEOUT: u64 = 10_000_000;
 
-type Blk<T> = VirtioBlk<IrqDevice<T, KernelIrq>>;
+pub(crate) type Blk<T> = VirtioBlk<IrqDevice<T, KernelIrq>>;
 
 fn main() -> i32 {
     match run() {
@@ -87,31 +90,21 @@ fn run() -> Result<(), Failure> {
         // through the function's capabilities.
         let transport = pci::map(BLK_SLOT, pci::BLK_DEVICE_MIN).map_err(Failure::Pci)?;
         println!("blkd: virtio-blk is a virtio-pci function");
-        let windows = drive(transport, interrupts)?.into_windows();
+        let mut blk = drive(transport, interrupts)?;
         println!("SELFTEST: virtio-pci blk ok");
-        for token in [
-            windows.common.unmap(),
-            windows.notify.unmap(),
-            windows.isr.unmap(),
-            windows.device.unmap(),
-        ] {
-            sys::mmio_unmap(token).map_err(|(e, _)| Failure::Sys("unmapping a window", e))?;
-        }
-        return Ok(());
+        return serve::serve(&mut blk, interrupts).map_err(Failure::Check);
     }
     let token = sys::mmio_map(BLK_SLOT, MapProt::RW).map_err(sys_err("mapping the blk window"))?;
     let window = VirtioMmioWindow::from_token(token).map_err(|_| "the blk window is not 4 KiB")?;
-    let window = drive(window, interrupts)?;
-    sys::mmio_unmap(window.unmap())
-        .map_err(|(e, _)| Failure::Sys("unmapping the blk window", e))?;
-    Ok(())
+    let mut blk = drive(window, interrupts)?;
+    serve::serve(&mut blk, interrupts).map_err(Failure::Check)
 }
 
 /// Initialises the device on `transport` (with its interrupt if
 /// `interrupts`), checks reads, the scratch write and interrupt-driven
-/// reads, each marker printed once its check passed; resets the device,
-/// frees the DMA memory and gives the transport back.
-fn drive<T: BlkTransport>(transport: T, interrupts: bool) -> Result<T, Failure> {
+/// reads, each marker printed once its check passed; frees its data
+/// buffer and gives the driver back, ready to serve.
+fn drive<T: BlkTransport>(transport: T, interrupts: bool) -> Result<Blk<T>, Failure> {
     let transport = IrqDevice::new(transport, KernelIrq, IRQ_SLOT, IRQ_BIT).ok_or("bad irq bit")?;
     let queue = DmaRegion::new(sys::dma_alloc(2).map_err(sys_err("allocating the queue"))?);
     let mut blk = VirtioBlk::new(transport, queue)
@@ -140,13 +133,8 @@ fn drive<T: BlkTransport>(transport: T, interrupts: bool) -> Result<T, Failure> 
         println!("blkd: no irq capability: polling");
     }
 
-    let (transport, queue) = blk.into_parts();
-    let (transport, _) = transport.into_parts();
-    for region in [queue, buf] {
-        sys::dma_free(region.into_token())
-            .map_err(|(e, _)| Failure::Sys("freeing DMA memory", e))?;
-    }
-    Ok(transport)
+    sys::dma_free(buf.into_token()).map_err(|(e, _)| Failure::Sys("freeing DMA memory", e))?;
+    Ok(blk)
 }
 
 /// Sector 0 and the last sector hold their own numbers.

@@ -323,7 +323,7 @@ fn sleep<T: NetTransport>(netd: &mut Netd<'_, Net<T>>, others: u64) -> Result<Wo
     match netd
         .nic_mut()
         .driver_mut()
-        .wait_interrupt_any(others, now + due)
+        .wait_interrupt_also(others, now + due)
     {
         Ok((Some(pending), bits)) => {
             pending.acknowledge().rearm()?;

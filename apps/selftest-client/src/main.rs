@@ -5,6 +5,7 @@
 
 mod irq;
 mod mmio;
+mod pci;
 mod preempt;
 
 use nexus_abi::{SysError, println, sys};
@@ -26,7 +27,7 @@ fn main() -> i32 {
     if !irq_checks {
         println!("SELFTEST: irq checks skipped: no irq capability (no PLIC on this machine)");
     }
-    let checks: [NamedCheck; 15] = [
+    let checks: [NamedCheck; 16] = [
         ("userptr guard", check_userptr_guard),
         ("mmio map", mmio::map),
         ("mmio deny exec", mmio::deny_exec),
@@ -36,6 +37,7 @@ fn main() -> i32 {
         ("mmio deny out of window", mmio::deny_out_of_window),
         ("mmio unmap", mmio::unmap),
         ("mmio revoke", mmio::revoke),
+        ("pci deny not a bar", pci::deny_not_a_bar),
         ("preemption keeps registers", preempt::registers_survive),
         ("irq deny no cap", irq::deny_no_cap),
         ("irq deny wrong kind", irq::deny_wrong_kind),

@@ -598,14 +598,13 @@ impl<T: BlkTransport, S: IrqSys> VirtioBlk<IrqDevice<T, S>> {
         self.transport.wait(deadline)
     }
 
-    /// [`wait_interrupt`](Self::wait_interrupt), also ending when a bit of
-    /// `others` is raised; see [`IrqDevice::wait_any`].
-    #[allow(clippy::type_complexity, reason = "the token and the other bits")]
-    pub fn wait_interrupt_any(
+    /// Blocks until the device interrupts or a bit of `also` is raised (or
+    /// `time` reaches `deadline`); see [`IrqDevice::wait_also`].
+    pub fn wait_interrupt_also(
         &mut self,
-        others: u64,
+        also: u64,
         deadline: u64,
     ) -> Result<(Option<Pending<'_, T, S>>, u64), IrqError> {
-        self.transport.wait_any(others, deadline)
+        self.transport.wait_also(also, deadline)
     }
 }

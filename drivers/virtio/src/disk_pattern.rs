@@ -29,6 +29,26 @@ pub fn scratch_pattern() -> [u8; SECTOR_SIZE] {
     s
 }
 
+/// The first sector `blk-client` writes through `blkd` (with
+/// [`client_pattern`]); `xtask` reads them back from the image file.
+pub const CLIENT_SECTOR: u64 = 8192;
+/// How many: 16 requests of 8 sectors.
+pub const CLIENT_SECTORS: u64 = 128;
+
+/// What `blk-client` writes to sector `n`: `b"NEURON blk client"` and the
+/// sector number, repeated, so no fresh sector and no scratch sector looks
+/// like it.
+pub fn client_pattern(n: u64) -> [u8; SECTOR_SIZE] {
+    const TAG: &[u8; 16] = b"NEURON blk clnt ";
+    let mut s = [0u8; SECTOR_SIZE];
+    for chunk in s.chunks_exact_mut(32) {
+        chunk[..16].copy_from_slice(TAG);
+        chunk[16..24].copy_from_slice(&n.to_le_bytes());
+        chunk[24..].copy_from_slice(&(!n).to_le_bytes());
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -39,6 +59,16 @@ mod tests {
         assert_eq!(&s[..8], &0x0102_0304u64.to_le_bytes());
         assert_eq!(&s[504..], &0x0102_0304u64.to_le_bytes());
         assert_ne!(sector_pattern(1), sector_pattern(2));
+    }
+
+    #[test]
+    fn client_sectors_are_neither_fresh_nor_scratch_nor_alike() {
+        for n in CLIENT_SECTOR..CLIENT_SECTOR + CLIENT_SECTORS {
+            let p = client_pattern(n);
+            assert_ne!(p, sector_pattern(n));
+            assert_ne!(p, scratch_pattern());
+            assert_ne!(p, client_pattern(n + 1));
+        }
     }
 
     #[test]

@@ -126,23 +126,26 @@ impl<T: Transport, S: IrqSys> IrqDevice<T, S> {
         })
     }
 
-    /// [`IrqDevice::wait`] without a deadline.
-    /// Blocks until the device interrupts, a bit of `others` (the
-    /// caller's other notification bits, such as channels) is raised, or
-    /// `time` reaches `deadline`. Returns the pending token if the device
-    /// interrupted, and the bits of `others` that were raised (taken).
-    pub fn wait_any(
+    /// Blocks until the line fires or a bit of `also` is raised (or `time`
+    /// reaches `deadline`), for a driver that also serves other event
+    /// sources (its clients' channels). Returns the line's token if it
+    /// fired, and the bits of `also` that were raised (taken).
+    pub fn wait_also(
         &mut self,
-        others: u64,
+        also: u64,
         deadline: u64,
     ) -> Result<(Option<Pending<'_, T, S>>, u64), IrqError> {
-        let mine = 1u64 << self.bit;
-        let woke = self.sys.wait(mine | others, deadline)?;
-        let stamp = woke.stamp;
-        let pending = (woke.bits & mine != 0).then_some(Pending { dev: self, stamp });
-        Ok((pending, woke.bits & !mine))
+        let own = 1u64 << self.bit;
+        let woke = self.sys.wait(own | also, deadline)?;
+        let others = woke.bits & also & !own;
+        let pending = (woke.bits & own != 0).then_some(Pending {
+            dev: self,
+            stamp: woke.stamp,
+        });
+        Ok((pending, others))
     }
 
+    /// [`IrqDevice::wait`] without a deadline.
     pub fn wait_forever(&mut self) -> Result<Pending<'_, T, S>, IrqError> {
         self.wait(NO_DEADLINE)
     }

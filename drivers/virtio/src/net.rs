@@ -176,14 +176,14 @@ impl<T: NetTransport, S: crate::irq::IrqSys> VirtioNet<crate::irq::IrqDevice<T, 
     }
 
     /// [`wait_interrupt`](Self::wait_interrupt), also ending when a bit of
-    /// `others` is raised; see [`IrqDevice::wait_any`](crate::IrqDevice::wait_any).
+    /// `also` is raised; see [`IrqDevice::wait_also`](crate::IrqDevice::wait_also).
     #[allow(clippy::type_complexity, reason = "the token and the other bits")]
-    pub fn wait_interrupt_any(
+    pub fn wait_interrupt_also(
         &mut self,
-        others: u64,
+        also: u64,
         deadline: u64,
     ) -> Result<(Option<crate::irq::Pending<'_, T, S>>, u64), crate::irq::IrqError> {
-        self.transport.wait_any(others, deadline)
+        self.transport.wait_also(also, deadline)
     }
 }
 

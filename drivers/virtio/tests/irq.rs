@@ -22,25 +22,18 @@ struct FakeKernel {
     acks: usize,
     /// The stamp of the last wakeup (each one counts up).
     stamps: u64,
-    /// Other notification bits raised (a channel's, say).
-    others: u64,
 }
 
 impl IrqSys for &mut FakeKernel {
     fn wait(&mut self, mask: u64, deadline: u64) -> Result<Wakeup, SysError> {
-        assert_ne!(mask & 1 << BIT, 0, "waits on its own bit");
+        assert_eq!(mask, 1 << BIT, "waits on its own bit");
         self.waits += 1;
-        let mut bits = self.others & mask;
-        self.others &= !mask;
         let asserted = self.device.state().isr != 0;
         if asserted && !self.masked {
             self.masked = true;
-            bits |= 1 << BIT;
-        }
-        if bits != 0 {
             self.stamps += 1;
             return Ok(Wakeup {
-                bits,
+                bits: mask,
                 stamp: self.stamps,
             });
         }
@@ -71,7 +64,6 @@ fn each_completion_is_one_interrupt_acknowledged_in_order() {
         waits: 0,
         acks: 0,
         stamps: 0,
-        others: 0,
     };
     let mem = fake.alloc(1);
     let dev = IrqDevice::new(fake.clone(), &mut kernel, SLOT, BIT).unwrap();
@@ -120,7 +112,6 @@ fn no_interrupt_means_a_deadline_not_a_hang() {
         waits: 0,
         acks: 0,
         stamps: 0,
-        others: 0,
     };
     let mem = fake.alloc(1);
     let dev = IrqDevice::new(fake.clone(), &mut kernel, SLOT, BIT).unwrap();
@@ -134,47 +125,6 @@ fn no_interrupt_means_a_deadline_not_a_hang() {
 }
 
 #[test]
-fn waiting_on_other_bits_too_tells_which_woke_it() {
-    let fake = FakeBlk::new(SECTORS);
-    let mut kernel = FakeKernel {
-        device: fake.clone(),
-        masked: false,
-        waits: 0,
-        acks: 0,
-        stamps: 0,
-        others: 1 << 9 | 1 << 12,
-    };
-    let mem = fake.alloc(1);
-    let dev = IrqDevice::new(fake.clone(), &mut kernel, SLOT, BIT).unwrap();
-    let mut blk = VirtioBlk::new(dev, mem).expect("init");
-    blk.set_interrupts(true).unwrap();
-    // Only a channel bit: no token, the bit reported (and only the asked one).
-    let (pending, others) = blk.wait_interrupt_any(1 << 9, 1000).unwrap();
-    assert!(pending.is_none());
-    assert_eq!(others, 1 << 9);
-    // The device interrupts: a token, and no other bit.
-    let buf = fake.alloc(1);
-    let id = blk
-        .submit_read(3, DmaRange::new(&buf, 0, 512).unwrap())
-        .unwrap();
-    let (pending, others) = blk.wait_interrupt_any(1 << 9, 1000).unwrap();
-    assert_eq!(others, 0);
-    pending
-        .expect("the device's token")
-        .acknowledge()
-        .rearm()
-        .unwrap();
-    assert_eq!(blk.poll(), Some((id, Ok(()))));
-    // Nothing raised: the deadline.
-    assert_eq!(
-        blk.wait_interrupt_any(1 << 9, 1000).err(),
-        Some(IrqError::TimedOut)
-    );
-    drop(blk);
-    assert_eq!(kernel.others, 1 << 12, "bits not asked for stay raised");
-}
-
-#[test]
 fn a_bit_beyond_the_notification_word_is_refused() {
     let fake = FakeBlk::new(SECTORS);
     let mut kernel = FakeKernel {
@@ -183,7 +133,6 @@ fn a_bit_beyond_the_notification_word_is_refused() {
         waits: 0,
         acks: 0,
         stamps: 0,
-        others: 0,
     };
     assert!(IrqDevice::new(fake, &mut kernel, SLOT, 64).is_none());
 }
