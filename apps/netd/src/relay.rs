@@ -26,6 +26,12 @@ pub struct Served {
     pub work: usize,
     /// Datagrams queued for sending (flush the stack to send them now).
     pub sent: usize,
+    /// Whether the client needs to see its completions now (signal it if
+    /// it sleeps): a datagram arrived in one of its buffers, a request was
+    /// refused, or netd holds none of its buffers any more. A completed
+    /// send alone can wait until the client next wakes: it only hands the
+    /// buffer back.
+    pub wake_client: bool,
 }
 
 /// Buffers a client can lend at once (the layout's buffer count).
@@ -57,6 +63,8 @@ impl Relay {
     pub fn serve<T: NetTransport>(&mut self, netd: &mut Netd<'_, T>) -> Result<Served, RingError> {
         let mut work = 0;
         let mut sent = 0;
+        let mut urgent = false;
+        let mut completed = false;
         while let Some((desc, lease)) = self.server.take_request()? {
             work += 1;
             match desc.code {
@@ -64,16 +72,21 @@ impl Relay {
                 OP_SEND => {
                     let (code, len) = self.send(netd, &desc, &lease);
                     sent += usize::from(code == ST_OK);
+                    urgent |= code != ST_OK;
+                    completed = true;
                     self.server.complete(lease, Desc { code, len, ..desc })?;
                 }
-                _ => self.server.complete(
-                    lease,
-                    Desc {
-                        code: ST_INVALID,
-                        len: 0,
-                        ..desc
-                    },
-                )?,
+                _ => {
+                    urgent = true;
+                    self.server.complete(
+                        lease,
+                        Desc {
+                            code: ST_INVALID,
+                            len: 0,
+                            ..desc
+                        },
+                    )?
+                }
             }
         }
         let mut data = [0u8; MAX_DATAGRAM];
@@ -95,8 +108,14 @@ impl Relay {
                 },
             )?;
             work += 1;
+            urgent = true;
         }
-        Ok(Served { work, sent })
+        let wake_client = urgent || (completed && self.parked() == 0);
+        Ok(Served {
+            work,
+            sent,
+            wake_client,
+        })
     }
 
     /// Parks a receive buffer. The server hands out at most one lease per
@@ -108,6 +127,8 @@ impl Relay {
                 *slot = Some((desc.tag, lease));
                 Ok(())
             }
+            // Unreachable while leases are one per buffer; answered all the
+            // same, with a refusal.
             None => self.server.complete(
                 lease,
                 Desc {

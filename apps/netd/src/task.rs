@@ -221,7 +221,7 @@ fn serve_relays<T: NetTransport>(
                 if served.sent > 0 {
                     netd.flush(now_ms());
                 }
-                match relay.client_sleeping() {
+                match served.wake_client && relay.client_sleeping() {
                     true => match sys::channel_signal(RELAY_SLOTS[i]) {
                         Ok(()) => None,
                         Err(SysError::PeerEnded) => Some("it ended"),

@@ -119,7 +119,14 @@ fn malformed_requests_are_refused_one_by_one() {
         arg: peer.to_arg(),
     };
     client.submit(desc, good).map_err(|(e, _)| e).unwrap();
-    assert_eq!(relay.serve(&mut lab.netd), Ok(Served { work: 5, sent: 1 }));
+    assert_eq!(
+        relay.serve(&mut lab.netd),
+        Ok(Served {
+            work: 5,
+            sent: 1,
+            wake_client: true
+        })
+    );
     let mut answers = Vec::new();
     while let Some((desc, buf)) = client.poll().unwrap() {
         answers.push((desc.tag, desc.code));
@@ -154,7 +161,14 @@ fn a_client_that_corrupts_its_ring_is_dropped_and_netd_serves_on() {
         };
         client.submit(desc, buf).map_err(|(e, _)| e).unwrap();
     }
-    assert_eq!(relay.serve(&mut lab.netd), Ok(Served { work: 3, sent: 0 }));
+    assert_eq!(
+        relay.serve(&mut lab.netd),
+        Ok(Served {
+            work: 3,
+            sent: 0,
+            wake_client: false
+        })
+    );
     assert_eq!(relay.parked(), 3);
     // The request ring's head (offset 0) jumps far past its tail.
     let mut raw = DmaRegion::new(fake.peer_token());

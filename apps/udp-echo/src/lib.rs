@@ -42,21 +42,26 @@ pub struct EchoStats {
 pub struct Echo {
     client: DgramClient,
     stats: EchoStats,
-    /// Requests submitted since netd was last signalled.
-    unsignalled: bool,
+    /// Receive buffers lent to netd and not yet returned.
+    receiving: usize,
+    /// Whether netd must see the requests submitted since it was last
+    /// signalled: a send, or a receive buffer when it held none.
+    urgent: bool,
 }
 
 impl Echo {
     /// Lends every buffer to netd for receiving.
-    pub fn new(mut client: DgramClient) -> Result<Echo, EchoError> {
-        while let Some(buf) = client.alloc() {
-            recv(&mut client, buf)?;
-        }
-        Ok(Echo {
+    pub fn new(client: DgramClient) -> Result<Echo, EchoError> {
+        let mut echo = Echo {
             client,
             stats: EchoStats::default(),
-            unsignalled: true,
-        })
+            receiving: 0,
+            urgent: false,
+        };
+        while let Some(buf) = echo.client.alloc() {
+            echo.recv(buf)?;
+        }
+        Ok(echo)
     }
 
     /// Takes every completion and answers it (a received datagram is sent
@@ -68,7 +73,6 @@ impl Echo {
             n += 1;
             self.answer(desc, buf)?;
         }
-        self.unsignalled |= n > 0;
         Ok(n)
     }
 
@@ -79,6 +83,7 @@ impl Echo {
                 let Some(to) = Endpoint::from_arg(desc.arg) else {
                     return Err(EchoError::Protocol);
                 };
+                self.receiving = self.receiving.saturating_sub(1);
                 self.stats.received += 1;
                 let send = Desc {
                     tag: TAG_SEND,
@@ -86,6 +91,7 @@ impl Echo {
                     len: desc.len,
                     arg: to.to_arg(),
                 };
+                self.urgent = true;
                 self.client
                     .submit(send, buf)
                     .map_err(|(e, _)| EchoError::Ring(e))
@@ -96,17 +102,34 @@ impl Echo {
                 } else {
                     self.stats.refused += 1;
                 }
-                recv(&mut self.client, buf)
+                self.recv(buf)
             }
             _ => Err(EchoError::Protocol),
         }
     }
 
-    /// Whether netd must be signalled now: requests were submitted and it
-    /// said it may be asleep. Clears the note of submitted requests.
+    /// Lends `buf` to netd for the next datagram. netd needs to hear of it
+    /// at once only if it held no receive buffer of this task.
+    fn recv(&mut self, buf: Buf) -> Result<(), EchoError> {
+        let desc = Desc {
+            tag: TAG_RECV,
+            code: OP_RECV,
+            len: 0,
+            arg: 0,
+        };
+        self.urgent |= self.receiving == 0;
+        self.receiving += 1;
+        self.client
+            .submit(desc, buf)
+            .map_err(|(e, _)| EchoError::Ring(e))
+    }
+
+    /// Whether netd must be signalled now: a request it must see at once
+    /// was submitted (a send, or a receive buffer when it held none) and
+    /// it said it may be asleep. Other requests wait for its next wakeup.
     pub fn must_signal(&mut self) -> bool {
-        let must = self.unsignalled && self.client.server_sleeping();
-        self.unsignalled = false;
+        let must = self.urgent && self.client.server_sleeping();
+        self.urgent = false;
         must
     }
 
@@ -130,15 +153,3 @@ impl Echo {
 const TAG_RECV: u16 = 1;
 /// The tag of send requests.
 const TAG_SEND: u16 = 2;
-
-fn recv(client: &mut DgramClient, buf: Buf) -> Result<(), EchoError> {
-    let desc = Desc {
-        tag: TAG_RECV,
-        code: OP_RECV,
-        len: 0,
-        arg: 0,
-    };
-    client
-        .submit(desc, buf)
-        .map_err(|(e, _)| EchoError::Ring(e))
-}
