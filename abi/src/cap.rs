@@ -13,8 +13,7 @@ bitflags::bitflags! {
         const MAP = 1 << 2;
         /// Make narrower copies (`cap_derive`).
         const DERIVE = 1 << 3;
-        /// Hand the capability to another task (reserved: no transfer call
-        /// exists yet).
+        /// Hand a copy to the peer of a channel (`cap_transfer`).
         const TRANSFER = 1 << 4;
     }
 }

@@ -255,6 +255,21 @@ pub fn channel_signal(slot: usize) -> Result<(), SysError> {
     syscall(Sysno::ChannelSignal, slot, 0, 0, 0).ok().map(drop)
 }
 
+/// Gives the peer of the channel end in `channel_slot` a copy of the
+/// capability in `slot` (which must hold [`CapRights::TRANSFER`]) with
+/// `rights` (a subset of its own), in the peer's lowest free slot, and
+/// raises the peer's channel bit. Returns the peer's slot. Revoking the
+/// original (`cap_revoke` of it or of an ancestor) revokes the copy.
+pub fn cap_transfer(
+    channel_slot: usize,
+    slot: usize,
+    rights: CapRights,
+) -> Result<usize, SysError> {
+    syscall(Sysno::CapTransfer, channel_slot, slot, rights.bits(), 0)
+        .ok()
+        .map(|r| r.0)
+}
+
 /// Reads the `instret` counter (instructions retired; exact under QEMU's
 /// `-icount`).
 #[inline(always)]

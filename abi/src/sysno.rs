@@ -50,11 +50,14 @@ pub enum Sysno {
     ChannelMap = 17,
     /// `channel_signal(slot)`: raise the peer's bit of a channel.
     ChannelSignal = 18,
+    /// `cap_transfer(channel_slot, slot, rights) -> slot`: give the peer of
+    /// a channel a copy of a capability.
+    CapTransfer = 19,
 }
 
 impl Sysno {
     /// Every system call, in number order.
-    pub const ALL: [Sysno; 19] = [
+    pub const ALL: [Sysno; 20] = [
         Sysno::DebugWrite,
         Sysno::Yield,
         Sysno::Exit,
@@ -74,6 +77,7 @@ impl Sysno {
         Sysno::PciCap,
         Sysno::ChannelMap,
         Sysno::ChannelSignal,
+        Sysno::CapTransfer,
     ];
 }
 
@@ -114,6 +118,7 @@ mod tests {
             (Sysno::PciCap, 16),
             (Sysno::ChannelMap, 17),
             (Sysno::ChannelSignal, 18),
+            (Sysno::CapTransfer, 19),
         ];
         assert_eq!(pinned.len(), Sysno::ALL.len());
         for (sysno, n) in pinned {
@@ -124,7 +129,7 @@ mod tests {
 
     #[test]
     fn unknown_numbers_are_bad_syscall() {
-        for n in [19, 20, 255, usize::MAX] {
+        for n in [20, 21, 255, usize::MAX] {
             assert_eq!(Sysno::try_from(n), Err(crate::SysError::BadSyscall));
         }
     }

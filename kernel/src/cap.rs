@@ -73,6 +73,9 @@ pub struct Cap {
     pub parent: Option<usize>,
     /// Where it is mapped in the holder's address space, if it is.
     pub mapped_at: Option<usize>,
+    /// For a copy received through `cap_transfer`: the sending task and
+    /// the slot it was copied from (revoking that revokes the copy).
+    pub origin: Option<(usize, usize)>,
 }
 
 impl Cap {
@@ -83,6 +86,7 @@ impl Cap {
             rights,
             parent: None,
             mapped_at: None,
+            origin: None,
         }
     }
 
@@ -198,6 +202,7 @@ impl CapTable {
             rights,
             parent: Some(slot),
             mapped_at: None,
+            origin: None,
         });
         Ok(free)
     }

@@ -28,6 +28,7 @@ mod space_tests;
 pub mod syscall;
 pub mod system;
 pub mod task;
+pub mod transfer;
 
 #[cfg(all(target_arch = "riscv64", target_os = "none"))]
 pub mod arch;

@@ -579,6 +579,7 @@ fn check(real: &mut Real, model: &Model) -> Result<(), TestCaseError> {
         let want = match model.slot(s) {
             Ok(Slot::Task) => Some(Cap::minted(Object::Task, CapRights::empty())),
             Ok(Slot::Dev(c)) => Some(Cap {
+                origin: None,
                 object: Object::DeviceMmio {
                     base: c.base,
                     len: c.len,

@@ -269,8 +269,15 @@ impl AddressSpace {
     ) -> Result<usize, SysError> {
         caps.get(slot)?;
         let doomed = caps.descendants(slot);
+        self.remove_caps(caps, mem, doomed);
+        Ok(doomed.count_ones() as usize)
+    }
+
+    /// Deletes the capabilities in `slots` (a bit per slot), unmapping
+    /// what they had mapped (revocation, here or through a transfer).
+    pub fn remove_caps(&mut self, caps: &mut CapTable, mem: &mut impl Memory, slots: u64) {
         for i in 0..64 {
-            if doomed & (1 << i) == 0 {
+            if slots & (1 << i) == 0 {
                 continue;
             }
             if let Some(cap) = caps.take(i)
@@ -279,7 +286,6 @@ impl AddressSpace {
                 self.unmap_window(mem, va, cap.len());
             }
         }
-        Ok(doomed.count_ones() as usize)
     }
 
     /// `dma_alloc`: `pages` contiguous zeroed frames mapped read-write at an
@@ -327,6 +333,7 @@ impl AddressSpace {
             rights: CapRights::READ | CapRights::WRITE | CapRights::MAP,
             parent: None,
             mapped_at: Some(va),
+            origin: None,
         };
         caps.install(slot, cap)?;
         Ok((va, pa, len))

@@ -203,7 +203,10 @@ impl World {
             nr,
             args,
         );
-        assert!(matches!(action, Action::Resume | Action::Signal { .. }));
+        assert!(matches!(
+            action,
+            Action::Resume | Action::Signal { .. } | Action::Revoked(_)
+        ));
         let r = &self.task.frame.regs[reg::A0..reg::A0 + 4];
         ([r[0], r[1], r[2], r[3]], out)
     }
@@ -1065,6 +1068,14 @@ mod fuzz {
                         prop_assert!(!peer_ended, "a dead peer signalled");
                         prop_assert_eq!((task, bits), (3, 1 << 7));
                     }
+                    Action::Transfer { peer, bits, cap } => {
+                        prop_assert!(!peer_ended, "a copy for a dead peer");
+                        prop_assert_eq!((peer, bits), (3, 1 << 7));
+                        prop_assert_eq!(cap.origin.map(|o| o.0), Some(0));
+                        // As the scheduler would answer: the peer's slot.
+                        w.task.frame.regs[reg::A0] = 0;
+                    }
+                    Action::Revoked(slots) => prop_assert!(slots != 0),
                     Action::Exit(_) => prop_assert!(false, "exit is never generated"),
                 }
                 prop_assert_eq!(w.task.state, State::Runnable);

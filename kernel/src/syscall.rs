@@ -5,7 +5,7 @@ use nexus_abi::{SysError, Sysno};
 
 use nexus_abi::CapRights;
 
-use crate::cap::{CapTable, Object};
+use crate::cap::{Cap, CapTable, Object};
 use crate::channel::ChannelTable;
 use crate::device::DeviceTable;
 use crate::mem::Memory;
@@ -32,6 +32,20 @@ pub enum Action {
     /// `task_kill` of this task index passed the capability checks: the
     /// scheduler ends it (or answers `TaskEnded`) and writes `a0..a3`.
     Kill(usize),
+    /// `cap_transfer` passed every check of the caller's side: put `cap`
+    /// in task `peer`'s lowest free slot and raise `bits` there, then
+    /// answer the caller (its slot, or `NoSlot`).
+    Transfer {
+        /// The receiving task.
+        peer: usize,
+        /// Its channel bit.
+        bits: u64,
+        /// The copy.
+        cap: Cap,
+    },
+    /// `cap_revoke` deleted the caller's capabilities in these slots (and
+    /// answered): delete the copies transferred from them, everywhere.
+    Revoked(u64),
     /// `channel_signal` succeeded (`a0..a3` written): raise `bits` in task
     /// `task`'s notification (waking it if that ends its wait), then return
     /// to the caller.
@@ -92,6 +106,7 @@ pub fn dispatch(
     const PCI_CAP: usize = Sysno::PciCap as usize;
     const CHANNEL_MAP: usize = Sysno::ChannelMap as usize;
     const CHANNEL_SIGNAL: usize = Sysno::ChannelSignal as usize;
+    const CAP_TRANSFER: usize = Sysno::CapTransfer as usize;
     let [a0, a1, a2, a3, _, _] = args;
     // Every call but `cap_info`, `yield` and `exit` runs out of line (one
     // function each), so none pays for the registers of another.
@@ -113,9 +128,20 @@ pub fn dispatch(
         CAP_DERIVE => answer(task, mem, move |caps, _, _, _| {
             Ok([caps.derive(a0, a1, a2, a3)?, 0, 0])
         }),
-        CAP_REVOKE => answer(task, mem, move |caps, space, mem, _| {
-            Ok([space.revoke(caps, mem, a0)?, 0, 0])
-        }),
+        CAP_REVOKE => {
+            let doomed = task
+                .caps
+                .get(a0)
+                .map(|_| task.caps.descendants(a0) | 1 << a0);
+            answer(task, mem, move |caps, space, mem, _| {
+                Ok([space.revoke(caps, mem, a0)?, 0, 0])
+            });
+            if let Ok(slots) = doomed
+                && task.frame.regs[crate::task::reg::A0] == 0
+            {
+                return Action::Revoked(slots);
+            }
+        }
         MMIO_MAP => answer(task, mem, move |caps, space, mem, _| {
             let (va, len) = space.mmio_map(caps, mem, a0, a1)?;
             Ok([va, len, 0])
@@ -192,6 +218,10 @@ pub fn dispatch(
             }
             Err(e) => reply(task, Err(e)),
         },
+        CAP_TRANSFER => match cap_transfer(task, env, a0, a1, a2) {
+            Ok((peer, bits, cap)) => return Action::Transfer { peer, bits, cap },
+            Err(e) => reply(task, Err(e)),
+        },
         _ => reply(task, Err(SysError::BadSyscall)),
     }
     Action::Resume
@@ -261,6 +291,31 @@ fn channel_signal(task: &Task, env: &Env<'_>, slot: usize) -> Result<(usize, u64
         return Err(SysError::RightsExceeded);
     }
     env.channels.signal(index, side)
+}
+
+/// `cap_transfer(channel_slot, slot, rights)`: checks the channel end as
+/// `channel_signal` does but the peer (`BadSlot`, `EmptySlot`,
+/// `WrongKind`, `RightsExceeded`), then the capability and the rights
+/// ([`crate::transfer::copy_for_transfer`]), then the peer (`PeerEnded`).
+/// Returns the peer, its bit and the copy; the receiver's table
+/// (`NoSlot`) is checked by the scheduler.
+fn cap_transfer(
+    task: &Task,
+    env: &Env<'_>,
+    channel_slot: usize,
+    slot: usize,
+    rights: usize,
+) -> Result<(usize, u64, Cap), SysError> {
+    let chan = task.caps.get(channel_slot)?;
+    let Object::Channel { index, side, .. } = chan.object else {
+        return Err(SysError::WrongKind);
+    };
+    if !chan.rights.contains(CapRights::WRITE) {
+        return Err(SysError::RightsExceeded);
+    }
+    let cap = crate::transfer::copy_for_transfer(&task.caps, env.me, slot, rights)?;
+    let (peer, bits) = env.channels.signal(index, side)?;
+    Ok((peer, bits, cap))
 }
 
 /// Answers the calls that need neither memory, nor the console, nor the

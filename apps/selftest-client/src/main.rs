@@ -7,6 +7,7 @@ mod irq;
 mod mmio;
 mod pci;
 mod preempt;
+mod transfer;
 
 use nexus_abi::{SysError, println, sys};
 
@@ -27,7 +28,7 @@ fn main() -> i32 {
     if !irq_checks {
         println!("SELFTEST: irq checks skipped: no irq capability (no PLIC on this machine)");
     }
-    let checks: [NamedCheck; 16] = [
+    let checks: [NamedCheck; 18] = [
         ("userptr guard", check_userptr_guard),
         ("mmio map", mmio::map),
         ("mmio deny exec", mmio::deny_exec),
@@ -37,6 +38,8 @@ fn main() -> i32 {
         ("mmio deny out of window", mmio::deny_out_of_window),
         ("mmio unmap", mmio::unmap),
         ("mmio revoke", mmio::revoke),
+        ("cap transfer deny", transfer::deny),
+        ("cap transfer and revoke", transfer::hand_over),
         ("pci deny not a bar", pci::deny_not_a_bar),
         ("preemption keeps registers", preempt::registers_survive),
         ("irq deny no cap", irq::deny_no_cap),

@@ -403,6 +403,38 @@ impl Kernel {
         Next::same(saved)
     }
 
+    /// `cap_transfer` by the current task passed its checks: the copy goes
+    /// to task `peer`'s lowest free slot (or the caller gets `NoSlot`), and
+    /// the peer's channel bit is raised.
+    pub fn transfer(
+        &mut self,
+        peer: usize,
+        bits: u64,
+        cap: crate::cap::Cap,
+        saved: *mut TrapFrame,
+    ) -> Next {
+        let received = match self.tasks.get_mut(peer).and_then(Option::as_mut) {
+            Some(t) if !t.state.has_ended() => crate::transfer::receive(&mut t.caps, cap),
+            _ => Err(nexus_abi::SysError::PeerEnded),
+        };
+        if received.is_ok() {
+            self.signal(peer, bits, saved);
+        }
+        if let Some(t) = self.tasks[self.current].as_mut() {
+            crate::syscall::reply(t, received.map(|slot| [slot, 0, 0]));
+        }
+        Next::same(saved)
+    }
+
+    /// `cap_revoke` by the current task deleted its capabilities in
+    /// `slots`: the copies transferred from them go too, in every task,
+    /// with their mappings.
+    pub fn revoke_copies(&mut self, slots: u64, saved: *mut TrapFrame) -> Next {
+        let me = self.current;
+        crate::transfer::revoke_copies(&mut self.tasks, &mut self.mem, me, slots);
+        Next::same(saved)
+    }
+
     /// Back to the current task after the kernel switched page tables
     /// (ending another task does): its own table is made active again.
     fn enter_current(&mut self, saved: *mut TrapFrame) -> Next {

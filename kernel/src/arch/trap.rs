@@ -91,6 +91,8 @@ extern "C" fn neuron_user_trap_slow(
             }
             Action::Kill(target) => k.kill(target, saved),
             Action::Signal { task, bits } => k.signal(task, bits, saved),
+            Action::Transfer { peer, bits, cap } => k.transfer(peer, bits, cap, saved),
+            Action::Revoked(slots) => k.revoke_copies(slots, saved),
         };
     }
     other_trap(k, saved)
