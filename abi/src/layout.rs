@@ -36,7 +36,7 @@ pub const CHANNEL_MAX_PAGES: usize = 512;
 /// Top of the initial stack (the stack grows down from here).
 pub const STACK_TOP: usize = 0x3f_0000_0000;
 /// Size of the initial stack. The page below it is never mapped (a guard).
-pub const STACK_SIZE: usize = 64 << 10;
+pub const STACK_SIZE: usize = 128 << 10;
 
 /// The largest `debug_write` the kernel accepts in one call.
 pub const DEBUG_WRITE_MAX: usize = 4096;

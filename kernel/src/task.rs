@@ -7,7 +7,7 @@ use crate::notify::Notification;
 use crate::space::AddressSpace;
 
 /// The most tasks the kernel runs.
-pub const MAX_TASKS: usize = 16;
+pub const MAX_TASKS: usize = 24;
 
 /// A task's user registers while it is not running. The layout is used by
 /// the trap entry code: `regs[i]` is `x{i}` (`regs[0]` unused), then `pc`.

@@ -7,6 +7,7 @@
 pub mod blk;
 mod client;
 mod desc;
+pub mod dgram;
 mod error;
 mod layout;
 mod ring;

@@ -261,7 +261,6 @@ pub fn run(root: &Path, instructions_only: bool) -> Result<(), String> {
         }
     }
 
-    println!("xtask: {}", netbench::CLIENT_RATIO_NOT_MEASURABLE);
     println!(
         "xtask: blk_client_kill_leaks is not measured: tasks are created only at boot, so a \
          client cannot be killed and restarted 1000 times in one run (the selftest kills one \
@@ -434,6 +433,12 @@ fn targets(figs: &[Figure]) -> Vec<(String, bool, String)> {
         get("blk_irq_vs_poll_64k"),
         |v| v >= 0.9,
         ">= 0.9",
+    );
+    check(
+        "net_client_instr_ratio: the udp-echo task over netd answering itself",
+        get("net_client_instr_ratio"),
+        |v| v <= 1.15,
+        "<= 1.15",
     );
     if get("irq_latency").is_none() && get("irq_latency_samples") == Some(0.0) {
         t.push((

@@ -1,6 +1,7 @@
 //! Host-side checks of netd's services, from the host through QEMU's port
 //! forwarding: TCP echo of a large random stream, UDP echo of datagrams of
-//! many sizes, HTTP with a real client, and many TCP connections at once.
+//! many sizes (answered by netd, and by the `udp-echo` task through netd's
+//! relay), HTTP with a real client, and many TCP connections at once.
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpStream, UdpSocket};
@@ -299,6 +300,10 @@ pub fn run_all(fwd: &Forwards) -> Vec<Check> {
         Check {
             name: "host udp echo",
             result: check_udp_echo(fwd.udp_echo),
+        },
+        Check {
+            name: "host udp echo via a task",
+            result: check_udp_echo(fwd.udp_relay),
         },
         Check {
             name: "host http",

@@ -9,6 +9,11 @@
 //!   instructions per echoed UDP datagram (receive, stack, echo, transmit),
 //!   as netd counts them with `instret` around its rounds and reports on
 //!   its status page.
+//! - `net_client_instr_ratio`: under `-icount shift=0`, the whole system's
+//!   instructions per datagram echoed by the `udp-echo` task (UDP 7007,
+//!   through netd's relay and a channel) over the same for netd answering
+//!   itself (UDP 7), both from `instret` on the status page, the page's own
+//!   cost subtracted.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -28,13 +33,11 @@ const UDP_WARMUP: usize = 20;
 const UDP_BYTES: usize = 64;
 /// Datagrams echoed for the instruction count.
 const ICOUNT_DATAGRAMS: u64 = 200;
+/// Datagrams echoed for each whole-system count (many, so that what the
+/// two status-page reads around them cost varies little per datagram).
+const SYSTEM_DATAGRAMS: u64 = 1000;
 /// How long the system may take to come up.
 const BOOT_TIMEOUT: Duration = Duration::from_secs(300);
-
-/// Why the split figure is not measured.
-pub const CLIENT_RATIO_NOT_MEASURABLE: &str = "net_client_instr_ratio is not measured: the \
-    services run inside netd; moving them to a task of their own over a channel ring (as blkd's \
-    clients are) is not done, so there is nothing to compare netd answering itself with";
 
 /// Boots the system on `machine` with fresh forwards and waits until netd
 /// serves; the session and the forwards.
@@ -105,21 +108,71 @@ pub fn throughput(kernel: &Path, disk: &Path) -> Result<Vec<Figure>, String> {
     result
 }
 
-/// Reads netd's `udp echo cost: <i> instructions over <n> datagrams` from
-/// its status page.
-fn udp_cost(http_port: u16) -> Result<(u64, u64), String> {
+/// The status page.
+fn page(http_port: u16) -> Result<String, String> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(60)))
         .build()
         .into();
-    let page = agent
+    agent
         .get(&format!("http://127.0.0.1:{http_port}/"))
         .call()
         .map_err(|e| format!("GET /: {e}"))?
         .body_mut()
         .read_to_string()
-        .map_err(|e| format!("GET /: {e}"))?;
+        .map_err(|e| format!("GET /: {e}"))
+}
+
+/// Reads netd's `udp echo cost: <i> instructions over <n> datagrams` from
+/// its status page.
+fn udp_cost(http_port: u16) -> Result<(u64, u64), String> {
+    let page = page(http_port)?;
     parse_cost(&page).ok_or_else(|| format!("no udp echo cost on the status page:\n{page}"))
+}
+
+/// The hart's `instret` when netd wrote its status page.
+fn instret(http_port: u16) -> Result<u64, String> {
+    let page = page(http_port)?;
+    parse_instret(&page).ok_or_else(|| format!("no instret on the status page:\n{page}"))
+}
+
+fn parse_instret(page: &str) -> Option<u64> {
+    page.lines()
+        .find_map(|l| l.strip_prefix("instret: "))?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// The whole system's instructions per datagram echoed on the forwarded
+/// UDP `port`: `instret` from the status page before and after
+/// [`SYSTEM_DATAGRAMS`] echoes, less what serving one page costs
+/// (`page_cost`).
+fn system_per_packet(http: u16, port: u16, page_cost: u64) -> Result<f64, String> {
+    let sock = hostcheck::udp_socket(port)?;
+    let payload = Noise::new(2).bytes(UDP_BYTES);
+    // One round trip first: the path is warm (ARP, the relay's buffers).
+    hostcheck::udp_round_trip(&sock, &payload)?;
+    let a = instret(http)?;
+    for _ in 0..SYSTEM_DATAGRAMS {
+        hostcheck::udp_round_trip(&sock, &payload)?;
+    }
+    let b = instret(http)?;
+    let spent = (b - a).saturating_sub(page_cost);
+    Ok(spent as f64 / SYSTEM_DATAGRAMS as f64)
+}
+
+/// What serving the status page costs between two `instret` readings:
+/// the median of three back-to-back pairs.
+fn page_cost(http: u16) -> Result<u64, String> {
+    let mut v = Vec::new();
+    for _ in 0..3 {
+        let a = instret(http)?;
+        let b = instret(http)?;
+        v.push(b - a);
+    }
+    v.sort_unstable();
+    Ok(v[1])
 }
 
 fn parse_cost(page: &str) -> Option<(u64, u64)> {
@@ -150,11 +203,33 @@ pub fn instructions(kernel: &Path, disk: &Path) -> Result<Vec<Figure>, String> {
                 "netd measured {n} of {ICOUNT_DATAGRAMS} datagrams (rounds mixed with other work)"
             ));
         }
-        Ok(vec![Figure {
+        let own = Figure {
             name: "net_instr_per_packet".into(),
             value: ((i1 - i0) as f64 / n as f64).round(),
             unit: "instructions".into(),
-        }])
+        };
+        // Three measurements of each, alternating; the medians.
+        let cost = page_cost(fwd.http)?;
+        let (mut netd, mut task) = (Vec::new(), Vec::new());
+        for _ in 0..3 {
+            netd.push(system_per_packet(fwd.http, fwd.udp_echo, cost)?);
+            task.push(system_per_packet(fwd.http, fwd.udp_relay, cost)?);
+        }
+        println!(
+            "xtask: whole-system instructions per datagram, netd: {netd:.0?}, udp-echo task: {task:.0?}"
+        );
+        let (netd, task) = (median(netd), median(task));
+        let figure = |name: &str, value: f64, unit: &str| Figure {
+            name: name.into(),
+            value,
+            unit: unit.into(),
+        };
+        Ok(vec![
+            own,
+            figure("net_system_instr_per_packet", netd.round(), "instructions"),
+            figure("net_client_instr_per_packet", task.round(), "instructions"),
+            figure("net_client_instr_ratio", task / netd, "ratio"),
+        ])
     })();
     session.stop(qemu::STOP_GRACE)?;
     result
@@ -170,5 +245,7 @@ mod tests {
         assert_eq!(parse_cost(page), Some((12345, 7)));
         assert_eq!(parse_cost("udp echo cost: x instructions over 7"), None);
         assert_eq!(parse_cost("nothing"), None);
+        assert_eq!(parse_instret("a\ninstret: 123456\nb"), Some(123_456));
+        assert_eq!(parse_instret("instret: lots"), None);
     }
 }

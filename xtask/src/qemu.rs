@@ -36,6 +36,9 @@ pub struct Forwards {
     pub udp_echo: u16,
     /// Host TCP port to guest TCP 80 (HTTP).
     pub http: u16,
+    /// Host UDP port to guest UDP 7007 (echo by the `udp-echo` task,
+    /// through netd's relay).
+    pub udp_relay: u16,
 }
 
 impl Forwards {
@@ -46,10 +49,12 @@ impl Forwards {
         let t1 = TcpListener::bind("127.0.0.1:0").map_err(err)?;
         let t2 = TcpListener::bind("127.0.0.1:0").map_err(err)?;
         let u = UdpSocket::bind("127.0.0.1:0").map_err(err)?;
+        let u2 = UdpSocket::bind("127.0.0.1:0").map_err(err)?;
         Ok(Forwards {
             tcp_echo: t1.local_addr().map_err(err)?.port(),
             http: t2.local_addr().map_err(err)?.port(),
             udp_echo: u.local_addr().map_err(err)?.port(),
+            udp_relay: u2.local_addr().map_err(err)?.port(),
         })
     }
 
@@ -57,16 +62,16 @@ impl Forwards {
     fn netdev(&self) -> String {
         format!(
             "user,id=net0,hostfwd=tcp:127.0.0.1:{}-:7,hostfwd=udp:127.0.0.1:{}-:7,\
-             hostfwd=tcp:127.0.0.1:{}-:80",
-            self.tcp_echo, self.udp_echo, self.http
+             hostfwd=tcp:127.0.0.1:{}-:80,hostfwd=udp:127.0.0.1:{}-:7007",
+            self.tcp_echo, self.udp_echo, self.http, self.udp_relay
         )
     }
 
     /// How to reach the services from the host.
     pub fn describe(&self) -> String {
         format!(
-            "  tcp echo  nc 127.0.0.1 {}\n  udp echo  nc -u 127.0.0.1 {}\n  http      curl http://127.0.0.1:{}/",
-            self.tcp_echo, self.udp_echo, self.http
+            "  tcp echo  nc 127.0.0.1 {}\n  udp echo  nc -u 127.0.0.1 {}\n  http      curl http://127.0.0.1:{}/\n  udp echo by the udp-echo task  nc -u 127.0.0.1 {}",
+            self.tcp_echo, self.udp_echo, self.http, self.udp_relay
         )
     }
 }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 /// Capability slots per task (kept in step with the kernel's `CAP_SLOTS`).
 const CAP_SLOTS: u32 = 32;
 /// Tasks the kernel runs at most (its `MAX_TASKS`).
-const MAX_TASKS: usize = 16;
+const MAX_TASKS: usize = 24;
 /// The largest DMA quota: half the ABI's 16 MiB DMA region (each buffer is
 /// followed by a guard page).
 const MAX_DMA_PAGES: u32 = 2048;
@@ -800,10 +800,10 @@ mod tests {
         );
         assert!(parse("").is_err());
         assert!(parse("[[task]]\nname = \"a\"\ncolour = 1\n").is_err());
-        let many: String = (0..17)
+        let many: String = (0..25)
             .map(|i| format!("[[task]]\nname = \"t{i}\"\n"))
             .collect();
-        assert!(parse(&many).unwrap_err().contains("at most 16"));
+        assert!(parse(&many).unwrap_err().contains("at most 24"));
     }
 
     #[test]

@@ -47,6 +47,12 @@ fn main() -> i32 {
         Ok(()) => 0,
         Err(why) => {
             println!("blk-client: FAIL {why}");
+            // blk-victim streams until it is killed, and the system's
+            // verdict waits for every task: end it (and blkd, if it still
+            // runs) so that the failure is judged now. `TaskEnded` is
+            // fine: a task that already ended is left as it ended.
+            let _ = sys::task_kill(VICTIM_SLOT);
+            let _ = sys::task_kill(BLKD_SLOT);
             1
         }
     }

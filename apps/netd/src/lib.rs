@@ -6,6 +6,7 @@
 
 pub mod device;
 pub mod http;
+pub mod relay;
 pub mod stack;
 pub mod text;
 

@@ -13,11 +13,12 @@ use core::fmt::{self, Write};
 
 use nexus_virtio::VirtioNet;
 use nexus_virtio::net::NetTransport;
+use ring_types::dgram::Endpoint;
 use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet, SocketStorage};
 use smoltcp::socket::{dhcpv4, tcp, udp};
 use smoltcp::storage::PacketMetadata;
 use smoltcp::time::{Duration, Instant};
-use smoltcp::wire::{EthernetAddress, IpCidr, Ipv4Address, Ipv4Cidr};
+use smoltcp::wire::{EthernetAddress, IpAddress, IpCidr, IpEndpoint, Ipv4Address, Ipv4Cidr};
 
 use crate::device::{LinkStats, Mac, Nic};
 use crate::http::{self, Parsed, Status};
@@ -52,8 +53,14 @@ pub const SMALL_ECHO_SOCKETS: usize = 56;
 pub const ECHO_SOCKETS: usize = BIG_ECHO_SOCKETS + SMALL_ECHO_SOCKETS;
 /// HTTP connections served at once.
 pub const HTTP_SOCKETS: usize = 8;
-/// Every socket: the echo and HTTP sockets, UDP echo and the DHCP client.
-pub const SOCKETS: usize = ECHO_SOCKETS + HTTP_SOCKETS + 2;
+/// UDP ports whose datagrams service tasks answer through channels
+/// (`crate::relay`): one socket each, owned by netd.
+pub const RELAY_PORTS: [u16; RELAYS] = [7007, 7008];
+/// Relay sockets.
+pub const RELAYS: usize = 2;
+/// Every socket: the echo and HTTP sockets, UDP echo, the relays and the
+/// DHCP client.
+pub const SOCKETS: usize = ECHO_SOCKETS + HTTP_SOCKETS + 2 + RELAYS;
 
 const BIG_BUF: usize = 16 * 1024;
 const SMALL_BUF: usize = 2 * 1024;
@@ -63,11 +70,14 @@ const HTTP_TX: usize = 4096;
 const HTTP_HEAD_MAX: usize = 512;
 const UDP_PACKETS: usize = 16;
 const UDP_BYTES: usize = 16 * 1024;
+const RELAY_PACKETS: usize = 8;
+const RELAY_BYTES: usize = 8 * 1024;
 /// Bytes of socket buffers in all.
 pub const ARENA: usize = BIG_ECHO_SOCKETS * 2 * BIG_BUF
     + SMALL_ECHO_SOCKETS * 2 * SMALL_BUF
     + HTTP_SOCKETS * (HTTP_RX + HTTP_TX)
-    + 2 * UDP_BYTES;
+    + 2 * UDP_BYTES
+    + RELAYS * 2 * RELAY_BYTES;
 
 /// How long a TCP peer may stay silent while data (or a SYN-ACK) is
 /// unacknowledged, or across keep-alive probes, before the connection is
@@ -83,6 +93,7 @@ pub struct Storage<'a> {
     sockets: [SocketStorage<'a>; SOCKETS],
     udp_rx_meta: [PacketMetadata<udp::UdpMetadata>; UDP_PACKETS],
     udp_tx_meta: [PacketMetadata<udp::UdpMetadata>; UDP_PACKETS],
+    relay_meta: [[PacketMetadata<udp::UdpMetadata>; RELAY_PACKETS]; 2 * RELAYS],
     bytes: [u8; ARENA],
 }
 
@@ -93,6 +104,7 @@ impl Storage<'_> {
             sockets: [SocketStorage::EMPTY; SOCKETS],
             udp_rx_meta: [PacketMetadata::EMPTY; UDP_PACKETS],
             udp_tx_meta: [PacketMetadata::EMPTY; UDP_PACKETS],
+            relay_meta: [[PacketMetadata::EMPTY; RELAY_PACKETS]; 2 * RELAYS],
             bytes: [0; ARENA],
         }
     }
@@ -152,6 +164,13 @@ pub struct ServiceStats {
     pub udp_dropped: u64,
     /// HTTP requests answered (any status).
     pub http_requests: u64,
+    /// Datagrams handed to service tasks through relays.
+    pub relay_received: u64,
+    /// Datagrams service tasks sent through relays.
+    pub relay_sent: u64,
+    /// Datagrams to a relay port dropped (larger than a relay buffer, or
+    /// no room to send).
+    pub relay_dropped: u64,
     /// Instructions of the rounds that echoed UDP datagrams and did no
     /// other service work, as the task measured them
     /// ([`Netd::note_udp_cost`]).
@@ -190,6 +209,7 @@ pub struct Netd<'a, T: NetTransport> {
     sockets: SocketSet<'a>,
     dhcp: SocketHandle,
     udp: SocketHandle,
+    relays: [SocketHandle; RELAYS],
     echo: [SocketHandle; ECHO_SOCKETS],
     /// Whether each echo socket's current connection has been counted.
     echo_counted: [bool; ECHO_SOCKETS],
@@ -222,6 +242,7 @@ impl<'a, T: NetTransport> Netd<'a, T> {
             sockets,
             udp_rx_meta,
             udp_tx_meta,
+            relay_meta,
             bytes,
         } = storage;
         let mut arena: &'a mut [u8] = &mut bytes[..];
@@ -230,6 +251,15 @@ impl<'a, T: NetTransport> Netd<'a, T> {
         let udp_rx = udp::PacketBuffer::new(&mut udp_rx_meta[..], carve(&mut arena, UDP_BYTES));
         let udp_tx = udp::PacketBuffer::new(&mut udp_tx_meta[..], carve(&mut arena, UDP_BYTES));
         let udp = set.add(udp::Socket::new(udp_rx, udp_tx));
+        let mut metas = relay_meta.iter_mut();
+        let relays = core::array::from_fn(|_| {
+            let mut buffer = || {
+                let meta = metas.next().map_or(&mut [][..], |m| &mut m[..]);
+                udp::PacketBuffer::new(meta, carve(&mut arena, RELAY_BYTES))
+            };
+            let (rx, tx) = (buffer(), buffer());
+            set.add(udp::Socket::new(rx, tx))
+        });
         let mut tcp_socket = |rx: usize, tx: usize| {
             let rx = tcp::SocketBuffer::new(carve(&mut arena, rx));
             let tx = tcp::SocketBuffer::new(carve(&mut arena, tx));
@@ -250,6 +280,7 @@ impl<'a, T: NetTransport> Netd<'a, T> {
             sockets: set,
             dhcp,
             udp,
+            relays,
             echo,
             echo_counted: [false; ECHO_SOCKETS],
             http,
@@ -260,6 +291,9 @@ impl<'a, T: NetTransport> Netd<'a, T> {
         };
         // Binding a fresh UDP socket to a non-zero port cannot fail.
         let _ = netd.sockets.get_mut::<udp::Socket>(udp).bind(ECHO_PORT);
+        for (&h, port) in relays.iter().zip(RELAY_PORTS) {
+            let _ = netd.sockets.get_mut::<udp::Socket>(h).bind(port);
+        }
         netd.listen_all();
         netd
     }
@@ -315,6 +349,53 @@ impl<'a, T: NetTransport> Netd<'a, T> {
         }
         events.busy |= self.nic.stats() != before;
         events
+    }
+
+    /// Takes the next datagram received on relay `relay`'s port into
+    /// `out`: its length and sender. A datagram larger than `out` is
+    /// dropped (and counted). `None`: nothing received (or no such relay).
+    pub fn relay_recv(&mut self, relay: usize, out: &mut [u8]) -> Option<(usize, Endpoint)> {
+        let h = *self.relays.get(relay)?;
+        let s = self.sockets.get_mut::<udp::Socket>(h);
+        loop {
+            let (data, meta) = s.recv().ok()?;
+            let from = match meta.endpoint.addr {
+                IpAddress::Ipv4(a) => Endpoint {
+                    addr: a.octets(),
+                    port: meta.endpoint.port,
+                },
+            };
+            if data.len() <= out.len() {
+                out[..data.len()].copy_from_slice(data);
+                self.stats.relay_received += 1;
+                return Some((data.len(), from));
+            }
+            self.stats.relay_dropped += 1;
+        }
+    }
+
+    /// Queues `data` to `to` from relay `relay`'s port; false if there is
+    /// no room (the datagram is dropped and counted) or no such relay.
+    pub fn relay_send(&mut self, relay: usize, data: &[u8], to: Endpoint) -> bool {
+        let Some(&h) = self.relays.get(relay) else {
+            return false;
+        };
+        let s = self.sockets.get_mut::<udp::Socket>(h);
+        let ep = IpEndpoint::new(IpAddress::Ipv4(Ipv4Address::from(to.addr)), to.port);
+        if s.send_slice(data, ep).is_ok() {
+            self.stats.relay_sent += 1;
+            true
+        } else {
+            self.stats.relay_dropped += 1;
+            false
+        }
+    }
+
+    /// Sends what was queued (relay replies) without waiting for the next
+    /// round.
+    pub fn flush(&mut self, now_ms: u64) {
+        self.iface
+            .poll(instant(now_ms), &mut self.nic, &mut self.sockets);
     }
 
     /// Records what one round that only echoed `datagrams` UDP datagrams
@@ -570,6 +651,11 @@ impl<'a, T: NetTransport> Netd<'a, T> {
             out,
             "udp echo cost: {} instructions over {} datagrams",
             s.udp_cost_instructions, s.udp_cost_datagrams
+        )?;
+        writeln!(
+            out,
+            "udp relays :{} :{} to service tasks: {} datagrams in, {} out, {} dropped",
+            RELAY_PORTS[0], RELAY_PORTS[1], s.relay_received, s.relay_sent, s.relay_dropped
         )?;
         system.describe(out)
     }

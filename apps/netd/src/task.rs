@@ -6,11 +6,14 @@ use core::fmt::{self, Write};
 
 use mmio_types::DmaRegion;
 use netd::device::Mac;
+use netd::relay::Relay;
+use netd::stack::{RELAY_PORTS, RELAYS};
 use netd::{Netd, Source, Storage, SystemInfo};
-use nexus_abi::{CapKind, MapProt, println, sys};
+use nexus_abi::{CapKind, MapProt, SysError, println, sys};
 use nexus_virtio::net::NetTransport;
 use nexus_virtio::pci;
 use nexus_virtio::{IrqDevice, IrqError, KernelIrq, VirtioMmioWindow, VirtioNet};
+use ring_types::RingError;
 use static_cell::ConstStaticCell;
 
 nexus_abi::entry!(main);
@@ -20,6 +23,10 @@ const NET_SLOT: usize = 1;
 /// Where it puts the window's irq capability, and the bit that raises.
 const IRQ_SLOT: usize = 2;
 const IRQ_BIT: u32 = 0;
+/// Where system.toml puts the channel of each relay (`RELAY_PORTS`), and
+/// the bit the service task's signal raises.
+const RELAY_SLOTS: [usize; RELAYS] = [3, 4];
+const RELAY_BITS: [u64; RELAYS] = [1 << 2, 1 << 3];
 /// Pages of the receive queue and its buffers.
 const RX_PAGES: usize = 8;
 /// Pages of the transmit queue and its buffers.
@@ -105,11 +112,36 @@ fn serve<T: NetTransport>(transport: T) -> Result<core::convert::Infallible, &'s
         }
     );
     let mut netd = Netd::new(net, STORAGE.take(), start / TICKS_PER_MS, seed);
+    let mut relays: [Option<Relay>; RELAYS] = core::array::from_fn(|i| {
+        let token = sys::channel_map(RELAY_SLOTS[i]).ok()?;
+        match Relay::new(DmaRegion::new(token), i) {
+            Ok(r) => {
+                println!(
+                    "netd: udp :{} is served by the task at the other end of slot {}",
+                    RELAY_PORTS[i], RELAY_SLOTS[i]
+                );
+                Some(r)
+            }
+            Err(_) => {
+                println!("netd: the channel in slot {} is too small", RELAY_SLOTS[i]);
+                None
+            }
+        }
+    });
     let mut leased = false;
     let mut serving = false;
+    // Whether the last sleep was ended by relay clients alone: then no
+    // frame arrived and no timer is due, and the round serves the relays
+    // without a pass of the stack over every socket.
+    let mut only_relays = false;
     loop {
         let before = sys::instret();
-        let events = netd.poll(now_ms(), &TaskView);
+        let events = if only_relays {
+            Default::default()
+        } else {
+            netd.poll(now_ms(), &TaskView)
+        };
+        only_relays = false;
         if events.udp_echoed > 0 && !events.tcp_work {
             // netd's own instructions per echoed datagram: receive, stack,
             // echo and transmit (no system call happens inside a round).
@@ -146,16 +178,84 @@ fn serve<T: NetTransport>(transport: T) -> Result<core::convert::Infallible, &'s
             println!("netd: the device was given up on: {e:?}");
             return Err("the virtio-net device broke the queue protocol");
         }
-        if !events.busy {
-            if interrupts {
-                if let Err(e) = sleep(&mut netd) {
+        // Relay work needs no second round: what it queued for sending was
+        // flushed, and requests that arrive meanwhile keep netd from
+        // sleeping (`may_sleep` looks at every ring again).
+        serve_relays(&mut netd, &mut relays);
+        if !events.busy && may_sleep(&mut relays) {
+            let others = relays
+                .iter()
+                .zip(RELAY_BITS)
+                .filter(|(r, _)| r.is_some())
+                .fold(0, |m, (_, b)| m | b);
+            let woke = if interrupts {
+                sleep(&mut netd, others).unwrap_or_else(|e| {
                     println!("netd: {e}; polling from now on");
                     interrupts = false;
-                }
+                    Woke::default()
+                })
             } else {
-                idle(&mut netd);
+                idle(&mut netd, others)
+            };
+            only_relays = woke.relays && !woke.other;
+            for r in relays.iter_mut().flatten() {
+                // A corrupted flag shows at the next round's serve.
+                let _ = r.woke();
             }
         }
+    }
+}
+
+/// One round of every relay: its client's requests and the datagrams for
+/// its port. A client that corrupted its ring, or that ended, is dropped;
+/// the others go on.
+fn serve_relays<T: NetTransport>(
+    netd: &mut Netd<'_, Net<T>>,
+    relays: &mut [Option<Relay>; RELAYS],
+) {
+    for (i, slot) in relays.iter_mut().enumerate() {
+        let Some(relay) = slot else { continue };
+        let failure = match relay.serve(netd) {
+            Ok(served) if served.work == 0 => None,
+            Ok(served) => {
+                if served.sent > 0 {
+                    netd.flush(now_ms());
+                }
+                match served.wake_client && relay.client_sleeping() {
+                    true => match sys::channel_signal(RELAY_SLOTS[i]) {
+                        Ok(()) => None,
+                        Err(SysError::PeerEnded) => Some("it ended"),
+                        Err(_) => Some("channel_signal failed"),
+                    },
+                    false => None,
+                }
+            }
+            Err(e) => Some(ring_fault(e)),
+        };
+        if let Some(why) = failure {
+            println!("netd: dropped the client of udp :{}: {why}", RELAY_PORTS[i]);
+            if let Some(r) = slot.take() {
+                r.drop_client();
+            }
+        }
+    }
+}
+
+/// Before sleeping: every relay says it may sleep (none has requests
+/// waiting); false if one has, so the next round serves them.
+fn may_sleep(relays: &mut [Option<Relay>; RELAYS]) -> bool {
+    relays
+        .iter_mut()
+        .flatten()
+        .all(|r| r.prepare_sleep().unwrap_or(false))
+}
+
+/// What a ring error says about the client.
+fn ring_fault(e: RingError) -> &'static str {
+    if e.is_peer_fault() {
+        "it corrupted its ring"
+    } else {
+        "its ring is unusable"
     }
 }
 
@@ -180,30 +280,66 @@ fn due<T: NetTransport>(netd: &mut Netd<'_, Net<T>>, now: u64, max: u64) -> u64 
 /// Waits between rounds with nothing to do, polling: blocks until the
 /// stack's next timer is due or [`IDLE_MAX_TICKS`] pass, whichever is
 /// first. Blocking (rather than yielding) lets the hart sleep meanwhile.
-fn idle<T: NetTransport>(netd: &mut Netd<'_, Net<T>>) {
+fn idle<T: NetTransport>(netd: &mut Netd<'_, Net<T>>, others: u64) -> Woke {
     let now = sys::time();
     let due = due(netd, now, IDLE_MAX_TICKS);
     if due == 0 {
-        return;
+        return Woke::default();
     }
-    // `TimedOut` is the expected outcome of this wait.
-    let _ = sys::wait(WAKE_BIT, now + due);
+    match sys::wait(WAKE_BIT | others, now + due) {
+        Ok(bits) => Woke {
+            relays: bits & others != 0,
+            other: bits & !others != 0,
+        },
+        // The deadline (a timer may be due, or a frame to poll for).
+        Err(_) => Woke {
+            relays: false,
+            other: true,
+        },
+    }
+}
+
+/// What ended a sleep.
+#[derive(Clone, Copy, Debug, Default)]
+struct Woke {
+    /// A relay client's bit.
+    relays: bool,
+    /// Anything else: the device, the deadline, or no sleep at all.
+    other: bool,
 }
 
 /// Waits between rounds with nothing to do, interrupt-driven: sleeps until
-/// the device interrupts or the stack's next timer is due. An interrupt is
+/// the device interrupts, a relay's client signals (`others`), or the
+/// stack's next timer is due. An interrupt is
 /// acknowledged at the device (with the bits read from `InterruptStatus`)
 /// before its line is re-armed; the next round then takes what it
 /// announced.
-fn sleep<T: NetTransport>(netd: &mut Netd<'_, Net<T>>) -> Result<(), IrqError> {
+fn sleep<T: NetTransport>(netd: &mut Netd<'_, Net<T>>, others: u64) -> Result<Woke, IrqError> {
     let now = sys::time();
     let due = due(netd, now, SLEEP_MAX_TICKS);
     if due == 0 {
-        return Ok(());
+        return Ok(Woke::default());
     }
-    match netd.nic_mut().driver_mut().wait_interrupt(now + due) {
-        Ok(pending) => pending.acknowledge().rearm().map(drop),
-        Err(IrqError::TimedOut) => Ok(()),
+    match netd
+        .nic_mut()
+        .driver_mut()
+        .wait_interrupt_also(others, now + due)
+    {
+        Ok((Some(pending), bits)) => {
+            pending.acknowledge().rearm()?;
+            Ok(Woke {
+                relays: bits != 0,
+                other: true,
+            })
+        }
+        Ok((None, bits)) => Ok(Woke {
+            relays: bits != 0,
+            other: false,
+        }),
+        Err(IrqError::TimedOut) => Ok(Woke {
+            relays: false,
+            other: true,
+        }),
         Err(e) => Err(e),
     }
 }
@@ -218,6 +354,9 @@ impl SystemInfo for TaskView {
             out,
             "tasks: netd (this task; no system call lists the others)"
         )?;
+        // Instructions retired by the hart so far (all tasks and the
+        // kernel; exact under -icount): the host measures costs with it.
+        writeln!(out, "instret: {}", sys::instret())?;
         writeln!(out, "capabilities of netd:")?;
         for slot in 0..CAP_SLOTS {
             let Ok(info) = sys::cap_info(slot) else {

@@ -2,7 +2,7 @@
 //! documented code, a deadline that really blocks, and killing a task
 //! blocked in `wait`.
 
-use nexus_abi::{CapKind, SysError, sys};
+use nexus_abi::{CapKind, CapRights, SysError, sys};
 
 use crate::Check;
 
@@ -15,6 +15,8 @@ const IRQ_BIT: u32 = 0;
 const WINDOW_SLOT: usize = 1;
 /// A slot nothing is granted in.
 const EMPTY_SLOT: usize = 9;
+/// The channel to `xfer-peer` (a peer a capability could be sent to).
+const CHANNEL_SLOT: usize = 4;
 /// Control over `irq-hog`.
 const HOG_SLOT: usize = 3;
 /// Half a second of the 10 MHz timer.
@@ -62,6 +64,29 @@ pub fn deny_not_pending() -> Check {
         sys::irq_ack(IRQ_SLOT),
         SysError::NotPending,
         "irq_ack of a quiet line was not NotPending",
+    )
+}
+
+/// An irq capability never leaves its owner: `cap_transfer` of it to a
+/// channel's peer is `WrongKind` (only device windows travel), and so is
+/// `cap_derive`. No other task can hold it, so `irq_ack`'s `NotOwner`
+/// refusal (host-tested in the kernel) cannot be reached from a task.
+pub fn deny_transfer() -> Check {
+    expect(
+        sys::cap_transfer(CHANNEL_SLOT, IRQ_SLOT, CapRights::READ | CapRights::WRITE),
+        SysError::WrongKind,
+        "cap_transfer of the irq capability was not WrongKind",
+    )?;
+    expect(
+        sys::cap_derive(IRQ_SLOT, 0, 0x1000, CapRights::READ),
+        SysError::WrongKind,
+        "cap_derive of the irq capability was not WrongKind",
+    )?;
+    // Still its own, and still quiet.
+    expect(
+        sys::irq_ack(IRQ_SLOT),
+        SysError::NotPending,
+        "the irq capability changed",
     )
 }
 

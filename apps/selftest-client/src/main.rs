@@ -28,7 +28,7 @@ fn main() -> i32 {
     if !irq_checks {
         println!("SELFTEST: irq checks skipped: no irq capability (no PLIC on this machine)");
     }
-    let checks: [NamedCheck; 18] = [
+    let checks: [NamedCheck; 19] = [
         ("userptr guard", check_userptr_guard),
         ("mmio map", mmio::map),
         ("mmio deny exec", mmio::deny_exec),
@@ -45,6 +45,7 @@ fn main() -> i32 {
         ("irq deny no cap", irq::deny_no_cap),
         ("irq deny wrong kind", irq::deny_wrong_kind),
         ("irq deny not pending", irq::deny_not_pending),
+        ("irq deny transfer", irq::deny_transfer),
         ("wait deadline", irq::wait_deadline),
         ("kill while waiting", irq::kill_while_waiting),
     ];

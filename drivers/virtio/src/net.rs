@@ -174,6 +174,17 @@ impl<T: NetTransport, S: crate::irq::IrqSys> VirtioNet<crate::irq::IrqDevice<T, 
     ) -> Result<crate::irq::Pending<'_, T, S>, crate::irq::IrqError> {
         self.transport.wait(deadline)
     }
+
+    /// [`wait_interrupt`](Self::wait_interrupt), also ending when a bit of
+    /// `also` is raised; see [`IrqDevice::wait_also`](crate::IrqDevice::wait_also).
+    #[allow(clippy::type_complexity, reason = "the token and the other bits")]
+    pub fn wait_interrupt_also(
+        &mut self,
+        also: u64,
+        deadline: u64,
+    ) -> Result<(Option<crate::irq::Pending<'_, T, S>>, u64), crate::irq::IrqError> {
+        self.transport.wait_also(also, deadline)
+    }
 }
 
 /// Why a virtio-net operation failed.
