@@ -12,11 +12,9 @@ mod lab;
 use lab::{Lab, PEER};
 use mmio_types::{DmaRegion, FakeDma};
 use netd::relay::{Relay, Served};
-use netd::stack::{RELAY_PORTS, STATIC_ADDRESS};
+use netd::stack::RELAY_PORTS;
 use ring_types::Desc;
 use ring_types::dgram::{DgramClient, DgramLayout, Endpoint, OP_RECV, OP_SEND, ST_INVALID, ST_OK};
-use smoltcp::socket::udp;
-use smoltcp::wire::{IpAddress, IpEndpoint};
 use udp_echo::Echo;
 
 /// A channel's memory seen by both ends, and a third party's raw view.
@@ -24,35 +22,6 @@ fn channel() -> (FakeDma, DmaRegion, DmaRegion) {
     let (fake, token) = FakeDma::new(DgramLayout::PAGES).expect("fake pages");
     let peer = fake.peer_token();
     (fake, DmaRegion::new(token), DmaRegion::new(peer))
-}
-
-/// Sends `payload` from the peer's `local_port` to netd's `port`, running
-/// `between` (the relay and its client) every millisecond; the answer.
-fn exchange(
-    lab: &mut Lab,
-    payload: &[u8],
-    local_port: u16,
-    port: u16,
-    mut between: impl FnMut(&mut Lab),
-) -> Option<Vec<u8>> {
-    let meta = || vec![smoltcp::storage::PacketMetadata::EMPTY; 4];
-    let rx = udp::PacketBuffer::new(meta(), vec![0; 4096]);
-    let tx = udp::PacketBuffer::new(meta(), vec![0; 4096]);
-    let h = lab.sockets.add(udp::Socket::new(rx, tx));
-    let s = lab.sockets.get_mut::<udp::Socket>(h);
-    s.bind(local_port).unwrap();
-    let to = IpEndpoint::new(IpAddress::Ipv4(STATIC_ADDRESS.address()), port);
-    s.send_slice(payload, to).unwrap();
-    let mut got = None;
-    lab.run_until(2_000, |lab| {
-        between(lab);
-        if let Ok((data, _)) = lab.sockets.get_mut::<udp::Socket>(h).recv() {
-            got = Some(data.to_vec());
-        }
-        got.is_some()
-    });
-    lab.sockets.remove(h);
-    got
 }
 
 #[test]
@@ -63,18 +32,12 @@ fn datagrams_to_a_relay_port_are_echoed_by_the_service() {
     let mut echo = Echo::new(DgramClient::new(task_end).unwrap()).unwrap();
     for (i, len) in [1usize, 100, 1472, 512, 0].into_iter().enumerate() {
         let payload: Vec<u8> = (0..len).map(|b| (b * 3 + i) as u8).collect();
-        let got = exchange(
-            &mut lab,
-            &payload,
-            50_000 + i as u16,
-            RELAY_PORTS[0],
-            |lab| {
-                relay.serve(&mut lab.netd).unwrap();
-                echo.step().unwrap();
-                relay.serve(&mut lab.netd).unwrap();
-                lab.netd.flush(lab.now_ms);
-            },
-        );
+        let got = lab.udp_exchange(&payload, 50_000 + i as u16, RELAY_PORTS[0], |lab| {
+            relay.serve(&mut lab.netd).unwrap();
+            echo.step().unwrap();
+            relay.serve(&mut lab.netd).unwrap();
+            lab.netd.flush(lab.now_ms);
+        });
         assert_eq!(got.as_deref(), Some(&payload[..]), "{len} bytes");
     }
     let s = echo.stats();

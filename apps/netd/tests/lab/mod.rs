@@ -247,16 +247,30 @@ impl Lab {
 
     /// Sends one datagram to UDP port 7 and waits for the echo.
     pub fn udp_echo(&mut self, payload: &[u8], local_port: u16) -> Option<Vec<u8>> {
+        self.udp_exchange(payload, local_port, 7, |_| {})
+    }
+
+    /// Sends `payload` from the peer's `local_port` to netd's `port`,
+    /// running `between` every millisecond (whatever else must run, such
+    /// as a relay and its client); the answer, if one came within 2 s.
+    pub fn udp_exchange(
+        &mut self,
+        payload: &[u8],
+        local_port: u16,
+        port: u16,
+        mut between: impl FnMut(&mut Lab),
+    ) -> Option<Vec<u8>> {
         let meta = || vec![smoltcp::storage::PacketMetadata::EMPTY; 4];
         let rx = udp::PacketBuffer::new(meta(), vec![0; 4096]);
         let tx = udp::PacketBuffer::new(meta(), vec![0; 4096]);
         let h = self.sockets.add(udp::Socket::new(rx, tx));
         let s = self.sockets.get_mut::<udp::Socket>(h);
         s.bind(local_port).unwrap();
-        let to = IpEndpoint::new(IpAddress::Ipv4(STATIC_ADDRESS.address()), 7);
+        let to = IpEndpoint::new(IpAddress::Ipv4(STATIC_ADDRESS.address()), port);
         s.send_slice(payload, to).unwrap();
         let mut got = None;
         self.run_until(2_000, |lab| {
+            between(lab);
             let s = lab.sockets.get_mut::<udp::Socket>(h);
             if let Ok((data, _)) = s.recv() {
                 got = Some(data.to_vec());
