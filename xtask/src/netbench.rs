@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use crate::bench::Figure;
 use crate::hostcheck::{self, Noise};
+use crate::image;
 use crate::qemu::{self, Forwards, Machine, Session};
 
 /// Bytes of one TCP echo transfer.
@@ -42,6 +43,10 @@ const BOOT_TIMEOUT: Duration = Duration::from_secs(300);
 /// Boots the system on `machine` with fresh forwards and waits until netd
 /// serves; the session and the forwards.
 fn boot(kernel: &Path, disk: &Path, icount: bool) -> Result<(Session, Forwards), String> {
+    // A fresh disk for every boot: the drivers of the last one wrote to
+    // it (blkd's scratch sector, blk-client's sectors), and blkd checks
+    // that every sector it reads holds its own number.
+    image::write_disk(disk)?;
     let fwd = Forwards::pick()?;
     let mut machine = Machine {
         forwards: Some(fwd),
