@@ -122,6 +122,48 @@ fn median_of(runs: &[Vec<Figure>]) -> Vec<Figure> {
         .collect()
 }
 
+/// `cargo xtask bench --only <part>`: one part's raw figures (medians of
+/// the plain runs, then the `-icount` run), for working on that part.
+pub fn run_part(root: &Path, part: &str, instructions_only: bool) -> Result<(), String> {
+    setup::ensure_target()?;
+    setup::ensure_qemu()?;
+    let figures = match part {
+        "blk" | "ring" => {
+            let (file, name, what) = if part == "blk" {
+                (BENCH_SYSTEM, "bench", "NEURON blk-bench")
+            } else {
+                (RING_SYSTEM, "bench-ring", "blk-ring-bench through blkd")
+            };
+            let img = image::build_system(root, file, name, crate::system::Transport::Mmio)?;
+            let rounds = match (instructions_only, part) {
+                (true, _) => 0,
+                (false, "blk") => ROUNDS,
+                (false, _) => RING_ROUNDS,
+            };
+            let runs = (0..rounds)
+                .map(|_| run_once(&img.kernel, &img.disk, false, what))
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut figs = median_of(&runs);
+            figs.extend(run_once(&img.kernel, &img.disk, true, what)?);
+            figs
+        }
+        _ => {
+            let system = image::build(root, crate::system::Transport::Mmio)?;
+            let mut figs = if instructions_only {
+                Vec::new()
+            } else {
+                netbench::throughput(&system.kernel, &system.disk)?
+            };
+            figs.extend(netbench::instructions(&system.kernel, &system.disk)?);
+            figs
+        }
+    };
+    for f in &figures {
+        println!("bench: {} {} {}", f.name, fmt_value(f.value), f.unit);
+    }
+    Ok(())
+}
+
 /// `cargo xtask bench`; with `instructions_only`, just the `-icount` runs.
 pub fn run(root: &Path, instructions_only: bool) -> Result<(), String> {
     setup::ensure_target()?;

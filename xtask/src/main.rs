@@ -78,6 +78,11 @@ enum Cmd {
         /// skips throughput.
         #[arg(long)]
         instructions_only: bool,
+        /// Only one part, its raw figures with no comparison or targets:
+        /// `blk` (blk-bench and the virtio-drivers baseline), `ring` (the
+        /// client path through blkd) or `net` (netd from the host).
+        #[arg(long, value_parser = ["blk", "ring", "net"])]
+        only: Option<String>,
     },
     /// Clippy with -D warnings for the host crates and the riscv64 crates.
     Lint,
@@ -117,7 +122,14 @@ fn main() -> ExitCode {
         Cmd::Test { timeout } => test::test_all(&root, Duration::from_secs(timeout)),
         Cmd::Matrix { timeout } => matrix::run(&root, Duration::from_secs(timeout)),
         Cmd::AsmCheck => asm_check::run(&root).map(drop),
-        Cmd::Bench { instructions_only } => bench::run(&root, instructions_only),
+        Cmd::Bench {
+            instructions_only,
+            only: Some(part),
+        } => bench::run_part(&root, &part, instructions_only),
+        Cmd::Bench {
+            instructions_only,
+            only: None,
+        } => bench::run(&root, instructions_only),
         Cmd::Lint => test::lint(&root),
     };
     match result {

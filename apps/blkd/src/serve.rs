@@ -207,6 +207,10 @@ pub fn serve<T: BlkTransport>(blk: &mut Blk<T>, interrupts: bool) -> Result<(), 
             continue;
         }
         // Nothing to do: say so on every live ring, look once more, sleep.
+        // Requests that arrived meanwhile are work only if the disk has
+        // room for them; with the disk full, blkd sleeps until a request
+        // there completes (its interrupt) rather than spinning on a ring
+        // it cannot take from.
         let mut mask = 0u64;
         let mut work = false;
         for conn in conns.iter_mut().flatten() {
@@ -214,7 +218,7 @@ pub fn serve<T: BlkTransport>(blk: &mut Blk<T>, interrupts: bool) -> Result<(), 
                 mask |= 1 << conn.bit;
                 match conn.server.prepare_sleep() {
                     Ok(true) => {}
-                    Ok(false) => work = true,
+                    Ok(false) => work |= count < max_at_disk,
                     Err(e) => drop_conn(conn, e, &mut seen),
                 }
             }
