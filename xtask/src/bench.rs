@@ -362,6 +362,18 @@ fn ring_figures(
     if instructions_only {
         return Ok(());
     }
+    // The depth sweep, each against virtio-drivers at the deepest queue it
+    // reaches (the `_qd16` run, five requests in flight).
+    let base16_4k = find(base_plain, "blk_read_4k_qd16")?.value;
+    for depth in ["qd4", "qd8", "qd12"] {
+        let v = find(ring_plain, &format!("blk_client_read_4k_{depth}"))?.value;
+        push(&format!("blk_client_read_4k_{depth}"), v, "MiB/s");
+        push(
+            &format!("blk_read_4k_{depth}_vs_virtio_drivers"),
+            v / base16_4k,
+            "ratio",
+        );
+    }
     for size in ["4k", "64k"] {
         let q16 = find(ring_plain, &format!("blk_client_read_{size}_qd16"))?.value;
         let q1 = find(ring_plain, &format!("blk_client_read_{size}_qd1"))?.value;

@@ -1,6 +1,6 @@
 //! `blk-ring-bench`: reads through `blkd`'s channel ring, as a client does,
 //! for `cargo xtask bench`: throughput with 16 and with 1 request in flight,
-//! 4 KiB and 64 KiB requests, and the guest instructions per 4 KiB read
+//! 4 KiB and 64 KiB requests (and 4 KiB at depths 4, 8 and 12), and the guest instructions per 4 KiB read
 //! (client, kernel, blkd and driver together: everything the hart runs).
 //! Prints `BENCH: <name> <value> <unit>` lines, then ends blkd so the
 //! machine stops.
@@ -50,6 +50,11 @@ fn run() -> Result<(), &'static str> {
     let mut c = BlkClient::new(DmaRegion::new(token)).map_err(|_| "the channel is too small")?;
     verify(&mut c)?;
     for (name, size, depth) in [
+        // The depth sweep: where the client path's throughput goes with
+        // the number of requests in flight.
+        ("blk_client_read_4k_qd4", 4096, 4),
+        ("blk_client_read_4k_qd8", 4096, 8),
+        ("blk_client_read_4k_qd12", 4096, 12),
         ("blk_client_read_4k_qd16", 4096, 16),
         ("blk_client_read_4k_qd1", 4096, 1),
         ("blk_client_read_64k_qd16", 65536, 16),
