@@ -95,7 +95,10 @@ pub struct ServiceStats {
 enum Kind {
     Echo,
     /// HTTP, with its request head in `heads[head]`, `len` bytes so far.
-    Http { head: usize, len: usize },
+    Http {
+        head: usize,
+        len: usize,
+    },
 }
 
 /// The one request a connection has in flight.
@@ -110,7 +113,9 @@ enum Phase {
         page: bool,
     },
     /// Fetching netd's status for the page (`head_only`: a `HEAD`).
-    Status { head_only: bool },
+    Status {
+        head_only: bool,
+    },
     Closing,
 }
 
@@ -513,13 +518,7 @@ impl Services {
 
     /// A request netd could not carry out: the connection is gone, or
     /// netd calls its id void. Either way it is closed.
-    fn ended(
-        &mut self,
-        index: usize,
-        id: ConnId,
-        code: u8,
-        buf: Buf,
-    ) -> Result<(), ServiceError> {
+    fn ended(&mut self, index: usize, id: ConnId, code: u8, buf: Buf) -> Result<(), ServiceError> {
         match code {
             ST_GONE => self.stats.gone += 1,
             ST_INVALID => self.stats.refused += 1,

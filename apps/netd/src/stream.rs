@@ -399,11 +399,15 @@ impl StreamRelay {
     /// The oldest connection not yet reported, now reported: its
     /// completion.
     fn accept(&mut self) -> Option<(u8, u32, Option<u64>)> {
-        let (i, slot) = self
-            .slots
-            .iter_mut()
-            .enumerate()
-            .find(|(_, s)| matches!(s, Slot::Open { reported: false, .. }))?;
+        let (i, slot) = self.slots.iter_mut().enumerate().find(|(_, s)| {
+            matches!(
+                s,
+                Slot::Open {
+                    reported: false,
+                    ..
+                }
+            )
+        })?;
         let Slot::Open { id, reported } = slot else {
             return None;
         };
