@@ -96,17 +96,17 @@ fn ids_are_checked_on_every_request() {
     let (peer, id) = hand.accept(7, 45_000);
     let never = ConnId::new(id.bits() ^ 0x200).unwrap();
     let bad = [
-        (OP_RECV, 0, never.to_arg()),           // an id never given out
-        (OP_RECV, 0, 1 << 32 | id.to_arg()),    // reserved bits
-        (OP_SEND, 10, send_arg(never, 0)),      // an id never given out
-        (OP_SEND, 0, send_arg(id, 0)),          // nothing to send
-        (OP_SEND, 10, send_arg(id, 4090)),      // past the buffer's end
-        (OP_SEND, 10, 1 << 48 | id.to_arg()),   // reserved bits
-        (OP_CLOSE, 0, never.to_arg()),          // an id never given out
-        (OP_CLOSE, 0, 0),                       // no id
-        (OP_STATUS, 0, 5),                      // reserved argument
-        (9, 0, id.to_arg()),                    // unknown operation
-        (OP_RECV, 0, u64::from(u32::MAX)),      // socket 255: none
+        (OP_RECV, 0, never.to_arg()),         // an id never given out
+        (OP_RECV, 0, 1 << 32 | id.to_arg()),  // reserved bits
+        (OP_SEND, 10, send_arg(never, 0)),    // an id never given out
+        (OP_SEND, 0, send_arg(id, 0)),        // nothing to send
+        (OP_SEND, 10, send_arg(id, 4090)),    // past the buffer's end
+        (OP_SEND, 10, 1 << 48 | id.to_arg()), // reserved bits
+        (OP_CLOSE, 0, never.to_arg()),        // an id never given out
+        (OP_CLOSE, 0, 0),                     // no id
+        (OP_STATUS, 0, 5),                    // reserved argument
+        (9, 0, id.to_arg()),                  // unknown operation
+        (OP_RECV, 0, u64::from(u32::MAX)),    // socket 255: none
     ];
     for (tag, (code, len, arg)) in bad.into_iter().enumerate() {
         hand.submit(tag as u16, code, len, arg);
@@ -206,7 +206,11 @@ fn sends_are_queued_in_part_and_held_without_room_in_order() {
         }
         got = hand.run(1);
     }
-    assert!(received == data, "{} of 4096 bytes, in order", received.len());
+    assert!(
+        received == data,
+        "{} of 4096 bytes, in order",
+        received.len()
+    );
     assert!(hand.relay.stats().bytes_out == 4096);
 }
 
