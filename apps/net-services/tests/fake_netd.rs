@@ -262,7 +262,7 @@ fn http_answers_heads_in_pieces_with_the_status_page_and_404() {
     assert_eq!(none, "");
     let s = services.stats();
     assert_eq!((s.http_requests, s.http_pages), (3, 1));
-    assert!(services.proven() == false, "no echo connection served yet");
+    assert!(!services.proven(), "no echo connection served yet");
 }
 
 #[test]
