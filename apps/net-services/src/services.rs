@@ -1,14 +1,18 @@
 //! The services on the client end of a stream channel to netd.
 //!
-//! Four buffers are always lent for new connections. A new connection
-//! takes the buffer its report came in, and keeps exactly one buffer from
-//! then on, in one request at a time: a receive; then, for echo, a send of
-//! the same bytes from the same buffer (sent again from where netd stopped
-//! until all are queued) and a receive again; for HTTP, receives until the
-//! request head is whole, netd's status (for the page), the answer's sends
-//! and the close. One request in flight per connection keeps its bytes in
-//! order. A connection whose peer closed is closed once everything was
-//! echoed; one that is gone, or that netd calls void, is closed at once.
+//! Four buffers are always lent for new connections; a new connection
+//! takes the buffer its report came in. Echo lends a connection's buffers
+//! for receiving: one at first, up to [`PIPELINE`] while its receives come
+//! back full and more than [`RESERVE`] buffers are free. It sends what
+//! came back in the order it came, one send in flight per connection, from
+//! the buffer it arrived in (again from where netd stopped, until all is
+//! queued), and lends a buffer whose bytes are all queued for receiving
+//! again (or frees it, while buffers are scarce and the connection has
+//! others). HTTP lends one buffer: receives until the request head is
+//! whole, netd's status (for the page), the answer's sends, the close.
+//! A connection whose peer closed is closed once everything was echoed and
+//! its receives came back; one that is gone, or that netd calls void, once
+//! nothing of it is in flight.
 
 use core::fmt::Write;
 
@@ -29,6 +33,14 @@ pub const HTTP_PORT: u16 = 80;
 
 /// Buffers kept lent for new connections.
 const ACCEPT_BUFS: usize = 4;
+/// Buffers an echo connection holds at most (receives lent, bytes
+/// waiting to be sent, the send in flight).
+const PIPELINE: usize = 4;
+/// Free buffers kept for new connections: an echo connection gets more
+/// than one buffer only while more than these are free.
+const RESERVE: usize = 16;
+/// Buffers of the channel.
+const BUFS: usize = StreamLayout::BUFFERS;
 /// Connections tracked at once (netd's stream sockets are fewer).
 const CONNS: usize = 96;
 /// HTTP request heads being read at once (netd has 8 sockets on port 80).
@@ -101,37 +113,48 @@ enum Kind {
     },
 }
 
-/// The one request a connection has in flight.
+/// A send in flight: bytes `offset..end` of its buffer; then the close
+/// (an HTTP answer, `page` if a status page) or more echo.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Phase {
-    Receiving,
-    /// Sending bytes `offset..end` of its buffer; then `close` or receive.
-    Sending {
-        offset: usize,
-        end: usize,
-        close: bool,
-        page: bool,
-    },
-    /// Fetching netd's status for the page (`head_only`: a `HEAD`).
-    Status {
-        head_only: bool,
-    },
-    Closing,
+struct Sending {
+    offset: usize,
+    end: usize,
+    close: bool,
+    page: bool,
 }
 
 #[derive(Clone, Copy, Debug)]
 struct Conn {
     id: ConnId,
     kind: Kind,
-    phase: Phase,
-    /// An echo connection whose peer closed: done once it closes.
-    finished: bool,
+    /// Receives lent to netd.
+    recvs: usize,
+    /// The send in flight.
+    send: Option<Sending>,
+    /// netd's status asked for (HTTP), for a `HEAD` request if true.
+    status: Option<bool>,
+    /// Its close is in flight.
+    closing: bool,
+    /// The peer closed: no more bytes will come.
+    peer_closed: bool,
+    /// netd reported it gone, or called its id void.
+    gone: bool,
+}
+
+/// Bytes received on a connection that wait for its send in flight.
+struct Held {
+    conn: usize,
+    seq: u64,
+    buf: Buf,
+    len: usize,
 }
 
 /// TCP echo and HTTP on the client end of a stream channel.
 pub struct Services {
     client: StreamClient,
     conns: [Option<Conn>; CONNS],
+    held: [Option<Held>; BUFS],
+    seq: u64,
     heads: [[u8; HEAD_MAX]; HEADS],
     head_used: [bool; HEADS],
     /// Receives lent for new connections.
@@ -151,6 +174,8 @@ impl Services {
         let mut s = Services {
             client,
             conns: [None; CONNS],
+            held: [const { None }; BUFS],
+            seq: 0,
             heads: [[0; HEAD_MAX]; HEADS],
             head_used: [false; HEADS],
             accepting: 0,
@@ -192,6 +217,7 @@ impl Services {
                 TAG_CLOSE => self.closed(index, desc, buf)?,
                 _ => return Err(ServiceError::Protocol),
             }
+            self.refill()?;
         }
         Ok(n)
     }
@@ -226,44 +252,40 @@ impl Services {
         Ok(())
     }
 
-    fn recv(&mut self, index: usize, id: ConnId, buf: Buf) -> Result<(), ServiceError> {
-        if let Some(c) = self.conns[index].as_mut() {
-            c.phase = Phase::Receiving;
-        }
+    fn entry(&mut self, index: usize) -> Result<&mut Conn, ServiceError> {
+        self.conns
+            .get_mut(index)
+            .and_then(Option::as_mut)
+            .ok_or(ServiceError::Protocol)
+    }
+
+    fn recv(&mut self, index: usize, buf: Buf) -> Result<(), ServiceError> {
+        let c = self.entry(index)?;
+        c.recvs += 1;
         let desc = Desc {
             code: OP_RECV,
-            arg: id.to_arg(),
+            arg: c.id.to_arg(),
             ..Desc::default()
         };
         self.submit(TAG_RECV, index, desc, buf)
     }
 
-    fn send(
-        &mut self,
-        index: usize,
-        id: ConnId,
-        buf: Buf,
-        phase: Phase,
-    ) -> Result<(), ServiceError> {
-        let Phase::Sending { offset, end, .. } = phase else {
-            return Err(ServiceError::Protocol);
-        };
-        if let Some(c) = self.conns[index].as_mut() {
-            c.phase = phase;
-        }
+    fn send(&mut self, index: usize, buf: Buf, s: Sending) -> Result<(), ServiceError> {
+        let c = self.entry(index)?;
+        c.send = Some(s);
         let desc = Desc {
             code: OP_SEND,
             // Offsets lie within a buffer of 4 KiB.
-            arg: send_arg(id, offset as u16),
-            len: (end - offset) as u32,
+            arg: send_arg(c.id, s.offset as u16),
+            len: (s.end - s.offset) as u32,
             ..Desc::default()
         };
         self.submit(TAG_SEND, index, desc, buf)
     }
 
     fn close(&mut self, index: usize, id: ConnId, buf: Buf) -> Result<(), ServiceError> {
-        if let Some(c) = self.conns.get_mut(index).and_then(Option::as_mut) {
-            c.phase = Phase::Closing;
+        if let Ok(c) = self.entry(index) {
+            c.closing = true;
         }
         let desc = Desc {
             code: OP_CLOSE,
@@ -271,6 +293,22 @@ impl Services {
             ..Desc::default()
         };
         self.submit(TAG_CLOSE, index, desc, buf)
+    }
+
+    fn release(&mut self, buf: Buf) -> Result<(), ServiceError> {
+        self.client.release(buf).map_err(|_| ServiceError::Protocol)
+    }
+
+    /// Buffers in the pool: neither lent to netd nor held here.
+    fn free(&self) -> usize {
+        let held = self.held.iter().flatten().count();
+        BUFS.saturating_sub(self.client.in_flight() + held)
+    }
+
+    /// Buffers of connection `index`: lent, held, sending.
+    fn buffers(&self, index: usize, c: &Conn) -> usize {
+        let held = self.held.iter().flatten().filter(|h| h.conn == index);
+        c.recvs + held.count() + usize::from(c.send.is_some()) + usize::from(c.status.is_some())
     }
 
     /// Lends free buffers for new connections, up to [`ACCEPT_BUFS`].
@@ -321,60 +359,122 @@ impl Services {
                 self.conns[index] = Some(Conn {
                     id,
                     kind,
-                    phase: Phase::Receiving,
-                    finished: false,
+                    recvs: 0,
+                    send: None,
+                    status: None,
+                    closing: false,
+                    peer_closed: false,
+                    gone: false,
                 });
-                self.recv(index, id, buf)?;
+                self.recv(index, buf)
             }
             (kind, _) => {
                 if let Some(Kind::Http { head, .. }) = kind {
                     self.head_used[head] = false;
                 }
                 self.stats.turned_away += 1;
-                self.close(NO_ENTRY, id, buf)?;
+                self.close(NO_ENTRY, id, buf)
             }
         }
-        self.refill()
     }
 
     /// A receive came back: bytes, the peer's close, or the end.
     fn received(&mut self, index: usize, desc: Desc, buf: Buf) -> Result<(), ServiceError> {
         let c = self.conn(index, ConnId::from_arg(desc.arg))?;
-        if c.phase != Phase::Receiving {
+        if c.recvs == 0 {
             return Err(ServiceError::Protocol);
+        }
+        self.entry(index)?.recvs -= 1;
+        if c.closing {
+            // Answered after the close went out: nothing more to do.
+            return self.release(buf);
         }
         match desc.code {
             ST_OK if desc.len > 0 => {}
             ST_PEER_CLOSED => {
-                if let Some(c) = self.conns[index].as_mut() {
-                    c.finished = c.kind == Kind::Echo;
-                }
-                return self.close(index, c.id, buf);
+                self.entry(index)?.peer_closed = true;
+                return self.settle(index, buf);
             }
-            code => return self.ended(index, c.id, code, buf),
+            code => {
+                self.ended(index, code)?;
+                return self.settle(index, buf);
+            }
         }
         let len = desc.len as usize;
         match c.kind {
             Kind::Echo => {
-                let phase = Phase::Sending {
-                    offset: 0,
-                    end: len,
-                    close: false,
-                    page: false,
-                };
-                self.send(index, c.id, buf, phase)
+                if c.send.is_none() {
+                    let s = Sending {
+                        offset: 0,
+                        end: len,
+                        close: false,
+                        page: false,
+                    };
+                    self.send(index, buf, s)?;
+                } else {
+                    self.hold(index, buf, len)?;
+                }
+                if len == BUF {
+                    self.widen(index)
+                } else {
+                    Ok(())
+                }
             }
             Kind::Http { head, len: have } => {
                 let take = len.min(HEAD_MAX - have);
                 let end = have + take;
                 self.client
                     .read(&buf, 0, &mut self.heads[head][have..end])?;
-                if let Some(conn) = self.conns[index].as_mut() {
-                    conn.kind = Kind::Http { head, len: end };
-                }
-                self.request(index, c.id, head, end, buf)
+                self.entry(index)?.kind = Kind::Http { head, len: end };
+                self.request(index, head, end, buf)
             }
         }
+    }
+
+    /// Keeps received bytes until the send before them is done.
+    fn hold(&mut self, index: usize, buf: Buf, len: usize) -> Result<(), ServiceError> {
+        self.seq += 1;
+        let seq = self.seq;
+        match self.held.iter_mut().find(|h| h.is_none()) {
+            Some(slot) => {
+                *slot = Some(Held {
+                    conn: index,
+                    seq,
+                    buf,
+                    len,
+                });
+                Ok(())
+            }
+            // One slot per buffer of the channel: there is always one.
+            None => Err(ServiceError::Protocol),
+        }
+    }
+
+    /// The oldest bytes held for connection `index`.
+    fn take_held(&mut self, index: usize) -> Option<(Buf, usize)> {
+        let k = self
+            .held
+            .iter()
+            .enumerate()
+            .filter_map(|(k, h)| h.as_ref().filter(|h| h.conn == index).map(|h| (k, h.seq)))
+            .min_by_key(|&(_, seq)| seq)?
+            .0;
+        self.held[k].take().map(|h| (h.buf, h.len))
+    }
+
+    /// A bulk echo connection (a receive came back full) gets one more
+    /// receive, while buffers are plentiful.
+    fn widen(&mut self, index: usize) -> Result<(), ServiceError> {
+        let c = self.conn(index, None)?;
+        if c.peer_closed || c.gone || self.buffers(index, &c) >= PIPELINE {
+            return Ok(());
+        }
+        if self.free() > RESERVE
+            && let Some(buf) = self.client.alloc()
+        {
+            self.recv(index, buf)?;
+        }
+        Ok(())
     }
 
     /// A request whose head is `heads[head][..len]` so far: answered once
@@ -382,7 +482,6 @@ impl Services {
     fn request(
         &mut self,
         index: usize,
-        id: ConnId,
         head: usize,
         len: usize,
         mut buf: Buf,
@@ -391,14 +490,12 @@ impl Services {
             Parsed::Request { method, path } => (http::route(method, path), method == "HEAD"),
             Parsed::Bad => (Status::BadRequest, false),
             Parsed::Incomplete if len == HEAD_MAX => (Status::TooLarge, false),
-            Parsed::Incomplete => return self.recv(index, id, buf),
+            Parsed::Incomplete => return self.recv(index, buf),
         };
         // Counted first, so the page counts the request it answers.
         self.stats.http_requests += 1;
         if status == Status::Ok {
-            if let Some(c) = self.conns[index].as_mut() {
-                c.phase = Phase::Status { head_only };
-            }
+            self.entry(index)?.status = Some(head_only);
             let desc = Desc {
                 code: OP_STATUS,
                 ..Desc::default()
@@ -410,13 +507,13 @@ impl Services {
         // The line is far shorter than its buffer.
         let _ = writeln!(body, "{code} {reason}");
         let end = self.answer(&mut buf, status, head_only, body.as_bytes())?;
-        let phase = Phase::Sending {
+        let s = Sending {
             offset: 0,
             end,
             close: true,
             page: false,
         };
-        self.send(index, id, buf, phase)
+        self.send(index, buf, s)
     }
 
     /// Writes an answer (head and body) into `buf`; its length.
@@ -450,11 +547,13 @@ impl Services {
         task: &dyn TaskInfo,
     ) -> Result<(), ServiceError> {
         let c = self.conn(index, None)?;
-        let Phase::Status { head_only } = c.phase else {
+        let Some(head_only) = c.status else {
             return Err(ServiceError::Protocol);
         };
+        self.entry(index)?.status = None;
         if desc.code != ST_OK {
-            return self.ended(index, c.id, desc.code, buf);
+            self.ended(index, desc.code)?;
+            return self.settle(index, buf);
         }
         let mut netd = [0u8; BUF];
         let netd = &mut netd[..desc.len as usize];
@@ -463,33 +562,30 @@ impl Services {
         // A page too long for its buffer is cut short, not failed.
         let _ = page::write(&mut body, now_ms, &self.stats, netd, task);
         let end = self.answer(&mut buf, Status::Ok, head_only, body.as_bytes())?;
-        let phase = Phase::Sending {
+        let s = Sending {
             offset: 0,
             end,
             close: true,
             page: true,
         };
-        self.send(index, c.id, buf, phase)
+        self.send(index, buf, s)
     }
 
-    /// A send came back: the rest is sent again, or the connection goes on.
+    /// A send came back: the rest is sent again, the next bytes are sent,
+    /// or the connection goes on or ends.
     fn sent(&mut self, index: usize, desc: Desc, buf: Buf) -> Result<(), ServiceError> {
         let id = parse_send_arg(desc.arg).map(|(id, _)| id);
         let c = self.conn(index, id)?;
-        let Phase::Sending {
-            offset,
-            end,
-            close,
-            page,
-        } = c.phase
-        else {
+        let Some(s) = c.send else {
             return Err(ServiceError::Protocol);
         };
-        let asked = end - offset;
-        let queued = desc.len as usize;
+        self.entry(index)?.send = None;
         if desc.code != ST_OK {
-            return self.ended(index, c.id, desc.code, buf);
+            self.ended(index, desc.code)?;
+            return self.settle(index, buf);
         }
+        let asked = s.end - s.offset;
+        let queued = desc.len as usize;
         if queued == 0 || queued > asked {
             return Err(ServiceError::Protocol);
         }
@@ -498,33 +594,63 @@ impl Services {
         }
         if queued < asked {
             self.stats.partial_sends += 1;
-            let phase = Phase::Sending {
-                offset: offset + queued,
-                end,
-                close,
-                page,
+            let rest = Sending {
+                offset: s.offset + queued,
+                ..s
             };
-            return self.send(index, c.id, buf, phase);
+            return self.send(index, buf, rest);
         }
-        if page {
+        if s.page {
             self.stats.http_pages += 1;
         }
-        if close {
-            self.close(index, c.id, buf)
+        if s.close {
+            return self.close(index, c.id, buf);
+        }
+        if let Some((next, len)) = self.take_held(index) {
+            let s = Sending {
+                offset: 0,
+                end: len,
+                close: false,
+                page: false,
+            };
+            self.send(index, next, s)?;
+        }
+        let c = self.conn(index, None)?;
+        let scarce = self.free() < RESERVE && self.buffers(index, &c) > 0;
+        if c.peer_closed || c.gone || scarce {
+            self.settle(index, buf)
         } else {
-            self.recv(index, c.id, buf)
+            self.recv(index, buf)
         }
     }
 
     /// A request netd could not carry out: the connection is gone, or
-    /// netd calls its id void. Either way it is closed.
-    fn ended(&mut self, index: usize, id: ConnId, code: u8, buf: Buf) -> Result<(), ServiceError> {
+    /// netd calls its id void. Nothing more is sent: the bytes held for
+    /// it are dropped.
+    fn ended(&mut self, index: usize, code: u8) -> Result<(), ServiceError> {
         match code {
             ST_GONE => self.stats.gone += 1,
             ST_INVALID => self.stats.refused += 1,
             _ => return Err(ServiceError::Protocol),
         }
-        self.close(index, id, buf)
+        self.entry(index)?.gone = true;
+        while let Some((buf, _)) = self.take_held(index) {
+            self.release(buf)?;
+        }
+        Ok(())
+    }
+
+    /// A buffer of connection `index` is done with: the connection is
+    /// closed with it if the connection has ended and nothing of it is in
+    /// flight; otherwise it goes back to the pool.
+    fn settle(&mut self, index: usize, buf: Buf) -> Result<(), ServiceError> {
+        let c = self.conn(index, None)?;
+        let ended = c.peer_closed || c.gone;
+        if ended && !c.closing && self.buffers(index, &c) == 0 {
+            self.close(index, c.id, buf)
+        } else {
+            self.release(buf)
+        }
     }
 
     /// A close came back: the connection's entry and buffer are free.
@@ -534,20 +660,17 @@ impl Services {
         }
         if index != NO_ENTRY {
             let c = self.conn(index, ConnId::from_arg(desc.arg))?;
-            if c.phase != Phase::Closing {
+            if !c.closing || self.buffers(index, &c) > 0 {
                 return Err(ServiceError::Protocol);
             }
             if let Kind::Http { head, .. } = c.kind {
                 self.head_used[head] = false;
             }
-            if c.finished {
+            if c.kind == Kind::Echo && c.peer_closed && !c.gone {
                 self.stats.echo_done += 1;
             }
             self.conns[index] = None;
         }
-        if self.client.release(buf).is_err() {
-            return Err(ServiceError::Protocol);
-        }
-        self.refill()
+        self.release(buf)
     }
 }

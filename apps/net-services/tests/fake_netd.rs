@@ -342,3 +342,50 @@ fn a_netd_that_writes_garbage_gets_an_error_never_a_panic() {
         }
     }
 }
+
+#[test]
+fn a_bulk_connection_gets_more_receives_and_keeps_its_bytes_in_order() {
+    let (mut netd, mut services) = setup();
+    netd.take("");
+    assert!(netd.accept(0x100, 7));
+    let data: Vec<u8> = (0..200_000u32).map(|b| (b * 13 + b / 251) as u8).collect();
+    let mut delivered = 0;
+    let mut most = 0;
+    for round in 0..10_000 {
+        services.step(round, &Task).unwrap();
+        netd.take("");
+        // Buffers of the connection netd holds: its receives and sends.
+        let recvs = netd.recvs.get(&0x100).map_or(0, VecDeque::len);
+        most = most.max(recvs + netd.sends.len());
+        // Every receive parked gets a whole buffer, then the peer's close.
+        while delivered < data.len() {
+            let end = (delivered + 4096).min(data.len());
+            if !netd.deliver(0x100, &data[delivered..end]) {
+                break;
+            }
+            delivered = end;
+        }
+        if delivered == data.len() {
+            while netd.deliver(0x100, &[]) {}
+        }
+        netd.queue_sends(if round % 3 == 0 { 5000 } else { 1500 });
+        if netd.closed.contains(&0x100) {
+            break;
+        }
+    }
+    assert!(netd.closed.contains(&0x100), "closed at the end");
+    // The close's completion.
+    services.step(0, &Task).unwrap();
+    assert_eq!(services.open(), 0);
+    let got = netd.out.get(&0x100).map_or(&[][..], |v| &v[..]);
+    assert!(
+        got == &data[..],
+        "{} of {} bytes, or out of order",
+        got.len(),
+        data.len()
+    );
+    assert!(most > 1, "at most {most} buffer(s) in netd at once");
+    assert!(most <= 4, "{most} buffers in netd at once");
+    let s = services.stats();
+    assert_eq!((s.echo_done, s.echo_bytes), (1, 200_000));
+}
