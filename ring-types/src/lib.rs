@@ -12,6 +12,7 @@ mod error;
 mod layout;
 mod ring;
 mod server;
+pub mod stream;
 
 pub use client::{Buf, Client};
 pub use desc::Desc;

@@ -135,7 +135,7 @@ fn udp_cost(http_port: u16) -> Result<(u64, u64), String> {
     parse_cost(&page).ok_or_else(|| format!("no udp echo cost on the status page:\n{page}"))
 }
 
-/// The hart's `instret` when netd wrote its status page.
+/// The hart's `instret` when `net-services` wrote the status page.
 fn instret(http_port: u16) -> Result<u64, String> {
     let page = page(http_port)?;
     parse_instret(&page).ok_or_else(|| format!("no instret on the status page:\n{page}"))

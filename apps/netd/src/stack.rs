@@ -1,5 +1,7 @@
-//! The TCP/IP stack (smoltcp) on the virtio-net driver, and the services
-//! netd answers itself: TCP and UDP echo on port 7, HTTP on port 80.
+//! The TCP/IP stack (smoltcp) on the virtio-net driver, the service netd
+//! answers itself (UDP echo on port 7), and the sockets of the ports that
+//! service tasks answer through channels: UDP 7007 and 7008 (`crate::relay`)
+//! and TCP 7 and 80 (`crate::stream`).
 //!
 //! Everything here is plain code over a [`NetTransport`], so the host tests
 //! drive it through a fake device exactly as the task drives the real one.
@@ -21,8 +23,6 @@ use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{EthernetAddress, IpAddress, IpCidr, IpEndpoint, Ipv4Address, Ipv4Cidr};
 
 use crate::device::{LinkStats, Mac, Nic};
-use crate::http::{self, Parsed, Status};
-use crate::text::Text;
 
 /// The echo port (TCP and UDP).
 pub const ECHO_PORT: u16 = 7;
@@ -44,30 +44,34 @@ const STATIC: Address = Address {
 /// keeps trying, and a later lease replaces it).
 pub const DHCP_WAIT_MS: u64 = 5_000;
 
-/// TCP echo sockets with large buffers. Listening sockets take connections
-/// in order, so a lone bulk transfer gets one of these.
+/// TCP sockets on the echo port with large buffers. Listening sockets take
+/// connections in order, so a lone bulk transfer gets one of these.
 pub const BIG_ECHO_SOCKETS: usize = 4;
-/// TCP echo sockets with small buffers, for many concurrent connections.
+/// TCP sockets on the echo port with small buffers, for many concurrent
+/// connections.
 pub const SMALL_ECHO_SOCKETS: usize = 56;
-/// TCP echo connections served at once.
+/// TCP connections on the echo port at once.
 pub const ECHO_SOCKETS: usize = BIG_ECHO_SOCKETS + SMALL_ECHO_SOCKETS;
-/// HTTP connections served at once.
+/// TCP connections on the HTTP port at once.
 pub const HTTP_SOCKETS: usize = 8;
+/// The TCP sockets a service task's stream channel serves (`crate::stream`):
+/// the echo port's, then the HTTP port's.
+pub const STREAM_SOCKETS: usize = ECHO_SOCKETS + HTTP_SOCKETS;
+/// The TCP ports of the stream channel.
+pub const STREAM_PORTS: [u16; 2] = [ECHO_PORT, HTTP_PORT];
 /// UDP ports whose datagrams service tasks answer through channels
 /// (`crate::relay`): one socket each, owned by netd.
 pub const RELAY_PORTS: [u16; RELAYS] = [7007, 7008];
 /// Relay sockets.
 pub const RELAYS: usize = 2;
-/// Every socket: the echo and HTTP sockets, UDP echo, the relays and the
-/// DHCP client.
-pub const SOCKETS: usize = ECHO_SOCKETS + HTTP_SOCKETS + 2 + RELAYS;
+/// Every socket: the stream sockets, UDP echo, the relays and the DHCP
+/// client.
+pub const SOCKETS: usize = STREAM_SOCKETS + 2 + RELAYS;
 
 const BIG_BUF: usize = 16 * 1024;
 const SMALL_BUF: usize = 2 * 1024;
 const HTTP_RX: usize = 1024;
 const HTTP_TX: usize = 4096;
-/// The longest request head accepted (longer gets 431).
-const HTTP_HEAD_MAX: usize = 512;
 const UDP_PACKETS: usize = 16;
 const UDP_BYTES: usize = 16 * 1024;
 const RELAY_PACKETS: usize = 8;
@@ -147,23 +151,18 @@ pub struct Events {
     pub lease_lost: bool,
     /// UDP datagrams echoed in this round.
     pub udp_echoed: u64,
-    /// TCP echo or HTTP work was done in this round too.
-    pub tcp_work: bool,
+    /// Frames other than the echoed datagrams arrived in this round (TCP,
+    /// ARP, DHCP, datagrams to a relay port).
+    pub other_frames: bool,
 }
 
 /// What the services have done so far.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ServiceStats {
-    /// TCP echo connections accepted.
-    pub echo_connections: u64,
-    /// Bytes echoed over TCP.
-    pub echo_bytes: u64,
     /// UDP datagrams echoed.
     pub udp_datagrams: u64,
     /// UDP datagrams that could not be echoed (no room to send).
     pub udp_dropped: u64,
-    /// HTTP requests answered (any status).
-    pub http_requests: u64,
     /// Datagrams handed to service tasks through relays.
     pub relay_received: u64,
     /// Datagrams service tasks sent through relays.
@@ -179,27 +178,11 @@ pub struct ServiceStats {
     pub udp_cost_datagrams: u64,
 }
 
-/// What the task knows of the system beyond the stack, for the status
-/// page (tasks, devices).
+/// What the task knows of the system beyond the stack, for its status
+/// (its capabilities: the device it drives).
 pub trait SystemInfo {
     /// Writes it as lines of text.
     fn describe(&self, out: &mut dyn Write) -> fmt::Result;
-}
-
-/// One HTTP connection's request head, as received so far.
-#[derive(Clone, Copy)]
-struct HttpConn {
-    head: [u8; HTTP_HEAD_MAX],
-    len: usize,
-    answered: bool,
-}
-
-impl HttpConn {
-    const NEW: HttpConn = HttpConn {
-        head: [0; HTTP_HEAD_MAX],
-        len: 0,
-        answered: false,
-    };
 }
 
 /// The stack, its sockets and the services' state.
@@ -210,11 +193,7 @@ pub struct Netd<'a, T: NetTransport> {
     dhcp: SocketHandle,
     udp: SocketHandle,
     relays: [SocketHandle; RELAYS],
-    echo: [SocketHandle; ECHO_SOCKETS],
-    /// Whether each echo socket's current connection has been counted.
-    echo_counted: [bool; ECHO_SOCKETS],
-    http: [SocketHandle; HTTP_SOCKETS],
-    http_conns: [HttpConn; HTTP_SOCKETS],
+    stream: [SocketHandle; STREAM_SOCKETS],
     address: Option<Address>,
     started_ms: u64,
     stats: ServiceStats,
@@ -229,8 +208,8 @@ fn carve<'a>(arena: &mut &'a mut [u8], n: usize) -> &'a mut [u8] {
 
 impl<'a, T: NetTransport> Netd<'a, T> {
     /// Builds the stack on an initialised driver: the interface with the
-    /// card's MAC address, a DHCP client, and every service socket
-    /// listening. `seed` seeds the stack's choices (initial sequence
+    /// card's MAC address, a DHCP client, the UDP sockets bound; the stream
+    /// sockets stay closed until [`stream_listen`](Self::stream_listen). `seed` seeds the stack's choices (initial sequence
     /// numbers, ports); `now_ms` is the current time.
     pub fn new(net: VirtioNet<T>, storage: &'a mut Storage<'a>, now_ms: u64, seed: u64) -> Self {
         let mut nic = Nic::new(net);
@@ -265,15 +244,11 @@ impl<'a, T: NetTransport> Netd<'a, T> {
             let tx = tcp::SocketBuffer::new(carve(&mut arena, tx));
             set.add(tcp::Socket::new(rx, tx))
         };
-        let echo = core::array::from_fn(|i| {
-            let len = if i < BIG_ECHO_SOCKETS {
-                BIG_BUF
-            } else {
-                SMALL_BUF
-            };
-            tcp_socket(len, len)
+        let stream = core::array::from_fn(|i| match i {
+            _ if i < BIG_ECHO_SOCKETS => tcp_socket(BIG_BUF, BIG_BUF),
+            _ if i < ECHO_SOCKETS => tcp_socket(SMALL_BUF, SMALL_BUF),
+            _ => tcp_socket(HTTP_RX, HTTP_TX),
         });
-        let http = core::array::from_fn(|_| tcp_socket(HTTP_RX, HTTP_TX));
         let mut netd = Netd {
             nic,
             iface,
@@ -281,10 +256,7 @@ impl<'a, T: NetTransport> Netd<'a, T> {
             dhcp,
             udp,
             relays,
-            echo,
-            echo_counted: [false; ECHO_SOCKETS],
-            http,
-            http_conns: [HttpConn::NEW; HTTP_SOCKETS],
+            stream,
             address: None,
             started_ms: now_ms,
             stats: ServiceStats::default(),
@@ -294,7 +266,6 @@ impl<'a, T: NetTransport> Netd<'a, T> {
         for (&h, port) in relays.iter().zip(RELAY_PORTS) {
             let _ = netd.sockets.get_mut::<udp::Socket>(h).bind(port);
         }
-        netd.listen_all();
         netd
     }
 
@@ -328,9 +299,9 @@ impl<'a, T: NetTransport> Netd<'a, T> {
         self.nic.into_driver()
     }
 
-    /// One round: frames in and out, DHCP, then every service. Never
-    /// blocks. `system` fills the status page.
-    pub fn poll(&mut self, now_ms: u64, system: &dyn SystemInfo) -> Events {
+    /// One round: frames in and out, DHCP, then UDP echo. Never blocks.
+    /// The relays' sockets are served by the relays, after it.
+    pub fn poll(&mut self, now_ms: u64) -> Events {
         let now = instant(now_ms);
         let before = self.nic.stats();
         let mut events = Events::default();
@@ -340,9 +311,9 @@ impl<'a, T: NetTransport> Netd<'a, T> {
         let udp_before = self.stats.udp_datagrams;
         let udp = self.serve_udp();
         events.udp_echoed = self.stats.udp_datagrams - udp_before;
-        let tcp = self.serve_echo() + self.serve_http(now_ms, system);
-        events.tcp_work = tcp > 0;
-        if udp + tcp > 0 {
+        let frames_in = self.nic.stats().rx_frames - before.rx_frames;
+        events.other_frames = frames_in > events.udp_echoed;
+        if udp > 0 {
             // Send what the services queued without waiting for a round.
             self.iface.poll(now, &mut self.nic, &mut self.sockets);
             events.busy = true;
@@ -414,22 +385,28 @@ impl<'a, T: NetTransport> Netd<'a, T> {
             .map(|d| d.total_millis())
     }
 
-    /// Puts every closed service socket back to listening.
-    fn listen_all(&mut self) {
-        for &h in self.echo.iter().chain(&self.http) {
-            let s = self.sockets.get_mut::<tcp::Socket>(h);
-            if !s.is_open() {
-                let port = if self.echo.contains(&h) {
-                    ECHO_PORT
-                } else {
-                    HTTP_PORT
-                };
-                s.set_timeout(Some(TCP_TIMEOUT));
-                s.set_keep_alive(Some(TCP_KEEP_ALIVE));
-                // Listening on a closed socket with a non-zero port cannot fail.
-                let _ = s.listen(port);
-            }
+    /// Stream socket `i`, for the stream relay (`None`: no such socket).
+    pub fn stream_socket(&mut self, i: usize) -> Option<&mut tcp::Socket<'a>> {
+        let h = *self.stream.get(i)?;
+        Some(self.sockets.get_mut::<tcp::Socket>(h))
+    }
+
+    /// Puts stream socket `i` back to listening on its port, if it is
+    /// closed; whether it listens now.
+    pub fn stream_listen(&mut self, i: usize) -> bool {
+        let Some(port) = stream_port(i) else {
+            return false;
+        };
+        let Some(s) = self.stream_socket(i) else {
+            return false;
+        };
+        if !s.is_open() {
+            s.set_timeout(Some(TCP_TIMEOUT));
+            s.set_keep_alive(Some(TCP_KEEP_ALIVE));
+            // Listening on a closed socket with a non-zero port cannot fail.
+            let _ = s.listen(port);
         }
+        s.is_listening()
     }
 
     fn dhcp(&mut self, now_ms: u64, events: &mut Events) {
@@ -494,124 +471,9 @@ impl<'a, T: NetTransport> Netd<'a, T> {
         moved
     }
 
-    /// Moves what each echo connection received into its send buffer, as
-    /// far as there is room; closes a connection the peer closed once
-    /// everything is echoed. Returns the bytes moved.
-    fn serve_echo(&mut self) -> usize {
-        let mut moved = 0;
-        let mut tmp = [0u8; 4096];
-        let mut reopen = false;
-        for (i, &h) in self.echo.iter().enumerate() {
-            let s = self.sockets.get_mut::<tcp::Socket>(h);
-            if !s.is_open() {
-                self.echo_counted[i] = false;
-                reopen = true;
-                continue;
-            }
-            if s.is_active() && !self.echo_counted[i] {
-                self.echo_counted[i] = true;
-                self.stats.echo_connections += 1;
-            }
-            while s.can_recv() {
-                let room = s.send_capacity() - s.send_queue();
-                if room == 0 || !s.may_send() {
-                    break;
-                }
-                let want = room.min(tmp.len());
-                let n = s.recv_slice(&mut tmp[..want]).unwrap_or(0);
-                if n == 0 {
-                    break;
-                }
-                if s.send_slice(&tmp[..n]) != Ok(n) {
-                    // Cannot happen with the room checked above; if it
-                    // did, the echo would be wrong: end the connection.
-                    s.abort();
-                    break;
-                }
-                moved += n;
-            }
-            if s.state() == tcp::State::CloseWait && s.recv_queue() == 0 && s.send_queue() == 0 {
-                s.close();
-            }
-        }
-        self.stats.echo_bytes += moved as u64;
-        if reopen {
-            self.listen_all();
-        }
-        moved
-    }
-
-    /// Reads each HTTP connection's request head and answers it once whole
-    /// (or malformed, or too long), then closes the connection. Returns
-    /// the bytes queued.
-    fn serve_http(&mut self, now_ms: u64, system: &dyn SystemInfo) -> usize {
-        let mut queued = 0;
-        let mut reopen = false;
-        for i in 0..HTTP_SOCKETS {
-            let h = self.http[i];
-            let conn = &mut self.http_conns[i];
-            let s = self.sockets.get_mut::<tcp::Socket>(h);
-            if !s.is_open() {
-                *conn = HttpConn::NEW;
-                reopen = true;
-                continue;
-            }
-            if conn.answered {
-                continue;
-            }
-            if s.can_recv() {
-                conn.len += s.recv_slice(&mut conn.head[conn.len..]).unwrap_or(0);
-            }
-            let (status, head_only) = match http::parse(&conn.head[..conn.len]) {
-                Parsed::Request { method, path } => (http::route(method, path), method == "HEAD"),
-                Parsed::Bad => (Status::BadRequest, false),
-                Parsed::Incomplete if conn.len == HTTP_HEAD_MAX => (Status::TooLarge, false),
-                Parsed::Incomplete => {
-                    if s.state() == tcp::State::CloseWait && !s.can_recv() {
-                        // The peer closed before a whole request.
-                        s.close();
-                        conn.answered = true;
-                    }
-                    continue;
-                }
-            };
-            // Counted first, so the page counts the request it answers.
-            self.stats.http_requests += 1;
-            let mut body = Text::<2048>::new();
-            if status == Status::Ok {
-                // A page too long for the buffer is cut short, not failed.
-                let _ = self.write_page(&mut body, now_ms, system);
-            } else {
-                let (code, reason) = status.line();
-                let _ = writeln!(body, "{code} {reason}");
-            }
-            let mut head = Text::<256>::new();
-            // The head is far shorter than its buffer.
-            let _ = http::write_head(&mut head, status, body.len());
-            let s = self.sockets.get_mut::<tcp::Socket>(h);
-            let body = if head_only { &[][..] } else { body.as_bytes() };
-            let room = s.send_capacity() - s.send_queue();
-            if room >= head.len() + body.len() {
-                let _ = s.send_slice(head.as_bytes());
-                let _ = s.send_slice(body);
-                queued += head.len() + body.len();
-                s.close();
-            } else {
-                s.abort();
-            }
-            self.http_conns[i].answered = true;
-        }
-        if reopen {
-            self.listen_all();
-        }
-        queued
-    }
-
-    /// The status page: uptime, the network, the link, the services, and
-    /// what `system` tells of tasks and devices.
-    fn write_page(&self, out: &mut dyn Write, now_ms: u64, system: &dyn SystemInfo) -> fmt::Result {
-        writeln!(out, "NEURON status (served by netd)")?;
-        writeln!(out, "uptime: {}.{:03} s", now_ms / 1000, now_ms % 1000)?;
+    /// netd's status as lines of text: the network, the link, the UDP
+    /// services. The status page of the service task shows them.
+    pub fn write_status(&self, out: &mut dyn Write) -> fmt::Result {
         match self.address {
             Some(a) => {
                 let source = match a.source {
@@ -643,9 +505,8 @@ impl<'a, T: NetTransport> Netd<'a, T> {
         let s = self.stats;
         writeln!(
             out,
-            "services: tcp echo :{ECHO_PORT} ({} connections, {} bytes), \
-             udp echo :{ECHO_PORT} ({} datagrams), http :{HTTP_PORT} ({} requests)",
-            s.echo_connections, s.echo_bytes, s.udp_datagrams, s.http_requests
+            "services of netd: udp echo :{ECHO_PORT} ({} datagrams)",
+            s.udp_datagrams
         )?;
         writeln!(
             out,
@@ -656,8 +517,16 @@ impl<'a, T: NetTransport> Netd<'a, T> {
             out,
             "udp relays :{} :{} to service tasks: {} datagrams in, {} out, {} dropped",
             RELAY_PORTS[0], RELAY_PORTS[1], s.relay_received, s.relay_sent, s.relay_dropped
-        )?;
-        system.describe(out)
+        )
+    }
+}
+
+/// The port of stream socket `i` (`None`: no such socket).
+pub fn stream_port(i: usize) -> Option<u16> {
+    match i {
+        _ if i < ECHO_SOCKETS => Some(ECHO_PORT),
+        _ if i < STREAM_SOCKETS => Some(HTTP_PORT),
+        _ => None,
     }
 }
 

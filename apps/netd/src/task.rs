@@ -8,6 +8,7 @@ use mmio_types::DmaRegion;
 use netd::device::Mac;
 use netd::relay::Relay;
 use netd::stack::{RELAY_PORTS, RELAYS};
+use netd::stream::StreamRelay;
 use netd::{Netd, Source, Storage, SystemInfo};
 use nexus_abi::{CapKind, MapProt, SysError, println, sys};
 use nexus_virtio::net::NetTransport;
@@ -27,6 +28,10 @@ const IRQ_BIT: u32 = 0;
 /// the bit the service task's signal raises.
 const RELAY_SLOTS: [usize; RELAYS] = [3, 4];
 const RELAY_BITS: [u64; RELAYS] = [1 << 2, 1 << 3];
+/// Where system.toml puts the stream channel (TCP 7 and 80, served by the
+/// task at its other end), and the bit that task's signal raises.
+const STREAM_SLOT: usize = 5;
+const STREAM_BIT: u64 = 1 << 4;
 /// Pages of the receive queue and its buffers.
 const RX_PAGES: usize = 8;
 /// Pages of the transmit queue and its buffers.
@@ -128,6 +133,21 @@ fn serve<T: NetTransport>(transport: T) -> Result<core::convert::Infallible, &'s
             }
         }
     });
+    let mut stream = match sys::channel_map(STREAM_SLOT) {
+        Ok(token) => match StreamRelay::new(DmaRegion::new(token), &mut netd) {
+            Ok(r) => {
+                println!(
+                    "netd: tcp :7 and :80 are served by the task at the other end of slot {STREAM_SLOT}"
+                );
+                Some(r)
+            }
+            Err(_) => {
+                println!("netd: the channel in slot {STREAM_SLOT} is too small");
+                None
+            }
+        },
+        Err(_) => None,
+    };
     let mut leased = false;
     let mut serving = false;
     // Whether the last sleep was ended by relay clients alone: then no
@@ -139,10 +159,10 @@ fn serve<T: NetTransport>(transport: T) -> Result<core::convert::Infallible, &'s
         let events = if only_relays {
             Default::default()
         } else {
-            netd.poll(now_ms(), &TaskView)
+            netd.poll(now_ms())
         };
         only_relays = false;
-        if events.udp_echoed > 0 && !events.tcp_work {
+        if events.udp_echoed > 0 && !events.other_frames {
             // netd's own instructions per echoed datagram: receive, stack,
             // echo and transmit (no system call happens inside a round).
             netd.note_udp_cost(sys::instret() - before, events.udp_echoed);
@@ -166,8 +186,13 @@ fn serve<T: NetTransport>(transport: T) -> Result<core::convert::Infallible, &'s
             if !serving {
                 serving = true;
                 println!(
-                    "netd: serving tcp echo :7, udp echo :7, http :80 at {}",
-                    a.cidr.address()
+                    "netd: serving udp echo :7 at {}; tcp :7 and :80 {}",
+                    a.cidr.address(),
+                    if stream.is_some() {
+                        "through a service task"
+                    } else {
+                        "closed (no service task)"
+                    }
                 );
             }
         }
@@ -182,24 +207,34 @@ fn serve<T: NetTransport>(transport: T) -> Result<core::convert::Infallible, &'s
         // flushed, and requests that arrive meanwhile keep netd from
         // sleeping (`may_sleep` looks at every ring again).
         serve_relays(&mut netd, &mut relays);
-        if !events.busy && may_sleep(&mut relays) {
-            let others = relays
-                .iter()
-                .zip(RELAY_BITS)
-                .filter(|(r, _)| r.is_some())
-                .fold(0, |m, (_, b)| m | b);
-            let woke = if interrupts {
-                sleep(&mut netd, others).unwrap_or_else(|e| {
-                    println!("netd: {e}; polling from now on");
-                    interrupts = false;
-                    Woke::default()
-                })
-            } else {
-                idle(&mut netd, others)
-            };
-            only_relays = woke.relays && !woke.other;
+        // Stream work can leave bytes for parked receives in the sockets
+        // (the flush takes frames in too): another round before sleeping.
+        let streamed = serve_stream(&mut netd, &mut stream);
+        if !events.busy && !streamed {
+            if may_sleep(&mut relays, &mut stream) {
+                let others = relays
+                    .iter()
+                    .zip(RELAY_BITS)
+                    .filter(|(r, _)| r.is_some())
+                    .fold(0, |m, (_, b)| m | b)
+                    | stream.as_ref().map_or(0, |_| STREAM_BIT);
+                let woke = if interrupts {
+                    sleep(&mut netd, others).unwrap_or_else(|e| {
+                        println!("netd: {e}; polling from now on");
+                        interrupts = false;
+                        Woke::default()
+                    })
+                } else {
+                    idle(&mut netd, others)
+                };
+                only_relays = woke.relays && !woke.other;
+            }
+            // Awake (or not asleep after all): the clients need not signal.
             for r in relays.iter_mut().flatten() {
                 // A corrupted flag shows at the next round's serve.
+                let _ = r.woke();
+            }
+            if let Some(r) = stream.as_mut() {
                 let _ = r.woke();
             }
         }
@@ -241,13 +276,54 @@ fn serve_relays<T: NetTransport>(
     }
 }
 
+/// One round of the stream relay: its client's requests, new connections
+/// and the bytes for its buffers. A client that corrupted its ring, or
+/// that ended, is dropped: its connections are aborted and TCP 7 and 80
+/// no longer listen. Whether it did any work.
+fn serve_stream<T: NetTransport>(
+    netd: &mut Netd<'_, Net<T>>,
+    stream: &mut Option<StreamRelay>,
+) -> bool {
+    let Some(relay) = stream else {
+        return false;
+    };
+    let (work, failure) = match relay.serve(netd, &TaskView) {
+        Ok(served) => {
+            if served.flush {
+                netd.flush(now_ms());
+            }
+            let failure = match served.wake_client && relay.client_sleeping() {
+                true => match sys::channel_signal(STREAM_SLOT) {
+                    Ok(()) => None,
+                    Err(SysError::PeerEnded) => Some("it ended"),
+                    Err(_) => Some("channel_signal failed"),
+                },
+                false => None,
+            };
+            (served.work > 0, failure)
+        }
+        Err(e) => (true, Some(ring_fault(e))),
+    };
+    if let Some(why) = failure {
+        println!("netd: dropped the client of tcp :7 and :80: {why}");
+        if let Some(r) = stream.take() {
+            r.drop_client(netd);
+            netd.flush(now_ms());
+        }
+    }
+    work
+}
+
 /// Before sleeping: every relay says it may sleep (none has requests
 /// waiting); false if one has, so the next round serves them.
-fn may_sleep(relays: &mut [Option<Relay>; RELAYS]) -> bool {
+fn may_sleep(relays: &mut [Option<Relay>; RELAYS], stream: &mut Option<StreamRelay>) -> bool {
     relays
         .iter_mut()
         .flatten()
         .all(|r| r.prepare_sleep().unwrap_or(false))
+        && stream
+            .as_mut()
+            .is_none_or(|r| r.prepare_sleep().unwrap_or(false))
 }
 
 /// What a ring error says about the client.
@@ -344,19 +420,12 @@ fn sleep<T: NetTransport>(netd: &mut Netd<'_, Net<T>>, others: u64) -> Result<Wo
     }
 }
 
-/// What netd can see of the system: itself and its own capabilities (the
-/// kernel offers no call that lists other tasks or devices).
+/// What netd can see of the system beyond the stack: its own
+/// capabilities (the device it drives among them).
 struct TaskView;
 
 impl SystemInfo for TaskView {
     fn describe(&self, out: &mut dyn Write) -> fmt::Result {
-        writeln!(
-            out,
-            "tasks: netd (this task; no system call lists the others)"
-        )?;
-        // Instructions retired by the hart so far (all tasks and the
-        // kernel; exact under -icount): the host measures costs with it.
-        writeln!(out, "instret: {}", sys::instret())?;
         writeln!(out, "capabilities of netd:")?;
         for slot in 0..CAP_SLOTS {
             let Ok(info) = sys::cap_info(slot) else {

@@ -59,7 +59,17 @@ fn templates(lab: &mut Lab) -> Vec<Vec<u8>> {
         .expect("udp echo");
     lab.http(b"GET / HTTP/1.1\r\n\r\n", 44_002).expect("http");
     let frames = lab.wire.recorded.take().unwrap();
-    assert!(frames.len() > 10, "only {} template frames", frames.len());
+    // Ethernet type at 12, IPv4 protocol at 23, destination port at 36.
+    let has = |what: &str, f: &dyn Fn(&[u8]) -> bool| {
+        assert!(
+            frames.iter().any(|x| x.len() > 37 && f(x)),
+            "no {what} frame"
+        );
+    };
+    has("ARP", &|x| x[12..14] == [0x08, 0x06]);
+    has("UDP", &|x| x[23] == 17);
+    has("TCP to port 7", &|x| x[23] == 6 && x[36..38] == [0, 7]);
+    has("TCP to port 80", &|x| x[23] == 6 && x[36..38] == [0, 80]);
     frames
 }
 
@@ -99,11 +109,12 @@ fn feed(lab: &mut Lab, inputs: &[Input], templates: &[Vec<u8>]) {
     poll(lab);
 }
 
-/// One round of netd alone (the peer does not answer junk); what netd
-/// sends back is dropped.
+/// One round of netd and its stream channel (the peer does not answer
+/// junk); what netd sends back is dropped.
 fn poll(lab: &mut Lab) {
     lab.now_ms += 1;
-    lab.netd.poll(lab.now_ms, &lab::FakeSystem);
+    lab.netd.poll(lab.now_ms);
+    lab.serve_stream();
     lab.fake.state().sent.clear();
     assert!(
         lab.netd.nic().broken().is_none(),

@@ -1,14 +1,20 @@
-//! A test network: netd's stack on the fake virtio-net device, and a peer
-//! (a second smoltcp interface, standing for QEMU's user network at
-//! 10.0.2.2) wired to the other side of that device.
+//! A test network: netd's stack on the fake virtio-net device, the
+//! service task's logic (`net_services::Services`) at the other end of
+//! netd's stream channel, as in the system, and a peer (a second smoltcp
+//! interface, standing for QEMU's user network at 10.0.2.2) wired to the
+//! other side of that device.
 #![allow(dead_code)]
 
 use std::collections::VecDeque;
 use std::fmt;
 
+use mmio_types::{DmaRegion, FakeDma};
+use net_services::{Services, TaskInfo};
 use netd::stack::{DHCP_WAIT_MS, STATIC_ADDRESS};
+use netd::stream::StreamRelay;
 use netd::{Netd, Source, Storage, SystemInfo};
 use nexus_virtio::VirtioNet;
+use ring_types::stream::{StreamClient, StreamLayout};
 use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet, SocketStorage};
 use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
 use smoltcp::socket::{tcp, udp};
@@ -21,13 +27,37 @@ use crate::fake_net::FakeNet;
 pub const PEER: Ipv4Address = Ipv4Address::new(10, 0, 2, 2);
 pub const PEER_MAC: [u8; 6] = [0x52, 0x55, 0x0a, 0x00, 0x02, 0x02];
 
-/// The status page's system part in tests.
+/// netd's view of the system in tests.
 pub struct FakeSystem;
 
 impl SystemInfo for FakeSystem {
     fn describe(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+        writeln!(out, "capabilities of netd: lab")
+    }
+}
+
+/// The service task's view of the system in tests.
+pub struct FakeTask;
+
+impl TaskInfo for FakeTask {
+    fn describe(&self, out: &mut dyn fmt::Write) -> fmt::Result {
         writeln!(out, "tasks: lab")
     }
+}
+
+/// A channel's memory seen by both ends, and a third party's raw view
+/// (`fake.peer_token()`).
+pub fn channel(pages: usize) -> (FakeDma, DmaRegion, DmaRegion) {
+    let (fake, token) = FakeDma::new(pages).expect("fake pages");
+    let peer = fake.peer_token();
+    (fake, DmaRegion::new(token), DmaRegion::new(peer))
+}
+
+/// The stream channel: netd's relay and the services at its two ends.
+pub struct Stream {
+    pub fake: FakeDma,
+    pub relay: StreamRelay,
+    pub services: Services,
 }
 
 /// The peer's side of the wire: frames netd sent come in, frames the peer
@@ -98,12 +128,30 @@ pub struct Lab {
     pub peer: Interface,
     pub sockets: SocketSet<'static>,
     pub now_ms: u64,
+    /// The stream channel, while netd serves it (`None` once dropped).
+    pub stream: Option<Stream>,
 }
 
 impl Lab {
     /// netd up on the fake device, past the DHCP wait (no DHCP server on
-    /// this wire), on its static address.
+    /// this wire), on its static address, with the services at the other
+    /// end of its stream channel.
     pub fn new() -> Lab {
+        let mut lab = Lab::without_services();
+        let (fake, netd_end, task_end) = channel(StreamLayout::PAGES);
+        let relay = StreamRelay::new(netd_end, &mut lab.netd).expect("the relay");
+        let services = Services::new(StreamClient::new(task_end).unwrap()).unwrap();
+        lab.stream = Some(Stream {
+            fake,
+            relay,
+            services,
+        });
+        lab
+    }
+
+    /// netd alone: no service task at the other end of its stream channel
+    /// (TCP 7 and 80 do not listen).
+    pub fn without_services() -> Lab {
         let fake = FakeNet::new();
         let rx = fake.alloc(8);
         let tx = fake.alloc(8);
@@ -130,6 +178,7 @@ impl Lab {
             peer,
             sockets: SocketSet::new(storage),
             now_ms: 0,
+            stream: None,
         };
         lab.run_for(DHCP_WAIT_MS + 10);
         let a = lab.netd.address().expect("an address after the DHCP wait");
@@ -137,16 +186,52 @@ impl Lab {
         lab
     }
 
-    /// One millisecond: netd polls, the peer polls.
+    /// One millisecond: netd polls and serves its stream channel (whose
+    /// client answers at once, as a task woken by netd's signal would),
+    /// the peer polls.
     pub fn step(&mut self) {
         self.now_ms += 1;
         let now = Instant::from_millis(self.now_ms as i64);
-        self.netd.poll(self.now_ms, &FakeSystem);
+        self.netd.poll(self.now_ms);
+        self.serve_stream();
         self.peer.poll(now, &mut self.wire, &mut self.sockets);
         assert!(
             self.netd.nic().broken().is_none(),
             "the device was given up on"
         );
+    }
+
+    /// The stream relay and its client, round after round while there is
+    /// work (as netd's task loop does before it sleeps).
+    pub fn serve_stream(&mut self) {
+        let Some(st) = self.stream.as_mut() else {
+            return;
+        };
+        for _ in 0..100 {
+            let served = st
+                .relay
+                .serve(&mut self.netd, &FakeSystem)
+                .expect("the relay serves");
+            if served.flush {
+                self.netd.flush(self.now_ms);
+            }
+            let answered = st
+                .services
+                .step(self.now_ms, &FakeTask)
+                .expect("the services answer");
+            if served.work == 0 && answered == 0 {
+                return;
+            }
+        }
+        panic!("the stream channel did not settle in 100 rounds");
+    }
+
+    /// What the services at the other end of the stream channel did.
+    pub fn services(&self) -> net_services::ServiceStats {
+        self.stream
+            .as_ref()
+            .map(|st| st.services.stats())
+            .unwrap_or_default()
     }
 
     pub fn run_for(&mut self, ms: u64) {
