@@ -7,7 +7,8 @@
 //!
 //! With the `rt` feature on `riscv64`, the crate is also the userspace runtime:
 //! the entry point, the panic handler, [`println!`] and the system-call
-//! wrappers in [`sys`].
+//! wrappers in [`sys`]; [`text`] holds the heap-free text buffer programs
+//! format into (on every target, so their host tests use it too).
 #![no_std]
 #![deny(missing_docs)]
 
@@ -18,6 +19,7 @@ pub mod notify;
 pub mod pci;
 mod prot;
 mod sysno;
+pub mod text;
 
 #[cfg(target_arch = "riscv64")]
 pub mod sys;

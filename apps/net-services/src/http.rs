@@ -104,7 +104,7 @@ pub fn write_head(out: &mut impl Write, status: Status, body_len: usize) -> fmt:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::text::Text;
+    use nexus_abi::text::Text;
 
     #[test]
     fn tells_whole_heads_from_partial_and_bad_ones() {

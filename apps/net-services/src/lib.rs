@@ -8,7 +8,6 @@
 pub mod http;
 mod page;
 mod services;
-pub mod text;
 
 pub use page::TaskInfo;
 pub use services::{ECHO_PORT, HTTP_PORT, ServiceError, ServiceStats, Services};

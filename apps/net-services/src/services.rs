@@ -24,7 +24,7 @@ use ring_types::{Buf, Desc, RingError};
 
 use crate::http::{self, Parsed, Status};
 use crate::page::{self, TaskInfo};
-use crate::text::Text;
+use nexus_abi::text::Text;
 
 /// The echo port.
 pub const ECHO_PORT: u16 = 7;

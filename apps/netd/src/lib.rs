@@ -8,6 +8,5 @@ pub mod device;
 pub mod relay;
 pub mod stack;
 pub mod stream;
-pub mod text;
 
 pub use stack::{Address, Events, Netd, Source, Storage, SystemInfo};

@@ -29,7 +29,7 @@ use ring_types::{Desc, Lease, RingError};
 use smoltcp::socket::tcp;
 
 use crate::stack::{Netd, STREAM_SOCKETS, SystemInfo, stream_port};
-use crate::text::Text;
+use nexus_abi::text::Text;
 
 /// Buffers a client can lend at once (the layout's buffer count).
 const PARKED: usize = StreamLayout::BUFFERS;

@@ -1,4 +1,5 @@
-//! A fixed-size text buffer that `write!` can fill without a heap.
+//! A fixed-size text buffer that `write!` can fill without a heap: what a
+//! program builds a status page or a report line in.
 
 use core::fmt;
 
