@@ -154,6 +154,13 @@ fn serve<T: NetTransport>(transport: T) -> Result<core::convert::Infallible, &'s
     // frame arrived and no timer is due, and the round serves the relays
     // without a pass of the stack over every socket.
     let mut only_relays = false;
+    // Whether the stream relay's client signalled in that sleep. A round
+    // woken by datagram relays alone took in no frame and ran no timer, so
+    // no TCP socket changed: unless the stream's client asked for
+    // something, its relay has nothing to look at. (A frame the relays'
+    // flush takes in raises the device's interrupt, and the next round is
+    // a whole one.)
+    let mut stream_signalled = false;
     loop {
         let before = sys::instret();
         let events = if only_relays {
@@ -161,7 +168,9 @@ fn serve<T: NetTransport>(transport: T) -> Result<core::convert::Infallible, &'s
         } else {
             netd.poll(now_ms())
         };
+        let stream_round = !only_relays || stream_signalled;
         only_relays = false;
+        stream_signalled = false;
         if events.udp_echoed > 0 && !events.other_frames {
             // netd's own instructions per echoed datagram: receive, stack,
             // echo and transmit (no system call happens inside a round).
@@ -209,7 +218,7 @@ fn serve<T: NetTransport>(transport: T) -> Result<core::convert::Infallible, &'s
         serve_relays(&mut netd, &mut relays);
         // Stream work can leave bytes for parked receives in the sockets
         // (the flush takes frames in too): another round before sleeping.
-        let streamed = serve_stream(&mut netd, &mut stream);
+        let streamed = stream_round && serve_stream(&mut netd, &mut stream);
         if !events.busy && !streamed {
             if may_sleep(&mut relays, &mut stream) {
                 let others = relays
@@ -227,7 +236,8 @@ fn serve<T: NetTransport>(transport: T) -> Result<core::convert::Infallible, &'s
                 } else {
                     idle(&mut netd, others)
                 };
-                only_relays = woke.relays && !woke.other;
+                only_relays = woke.relays != 0 && !woke.other;
+                stream_signalled = woke.relays & STREAM_BIT != 0;
             }
             // Awake (or not asleep after all): the clients need not signal.
             for r in relays.iter_mut().flatten() {
@@ -364,12 +374,12 @@ fn idle<T: NetTransport>(netd: &mut Netd<'_, Net<T>>, others: u64) -> Woke {
     }
     match sys::wait(WAKE_BIT | others, now + due) {
         Ok(bits) => Woke {
-            relays: bits & others != 0,
+            relays: bits & others,
             other: bits & !others != 0,
         },
         // The deadline (a timer may be due, or a frame to poll for).
         Err(_) => Woke {
-            relays: false,
+            relays: 0,
             other: true,
         },
     }
@@ -378,8 +388,8 @@ fn idle<T: NetTransport>(netd: &mut Netd<'_, Net<T>>, others: u64) -> Woke {
 /// What ended a sleep.
 #[derive(Clone, Copy, Debug, Default)]
 struct Woke {
-    /// A relay client's bit.
-    relays: bool,
+    /// The relay clients' bits raised (the stream's among them).
+    relays: u64,
     /// Anything else: the device, the deadline, or no sleep at all.
     other: bool,
 }
@@ -404,16 +414,16 @@ fn sleep<T: NetTransport>(netd: &mut Netd<'_, Net<T>>, others: u64) -> Result<Wo
         Ok((Some(pending), bits)) => {
             pending.acknowledge().rearm()?;
             Ok(Woke {
-                relays: bits != 0,
+                relays: bits,
                 other: true,
             })
         }
         Ok((None, bits)) => Ok(Woke {
-            relays: bits != 0,
+            relays: bits,
             other: false,
         }),
         Err(IrqError::TimedOut) => Ok(Woke {
-            relays: false,
+            relays: 0,
             other: true,
         }),
         Err(e) => Err(e),
