@@ -65,9 +65,67 @@ pub struct CapInfo {
     pub rights: CapRights,
 }
 
+impl CapKind {
+    /// What an object of this kind is, in words (status pages, reports).
+    pub const fn describe(self) -> &'static str {
+        match self {
+            CapKind::Task => "the task itself",
+            CapKind::DeviceMmio => "device window",
+            CapKind::Dma => "DMA memory",
+            CapKind::Irq => "interrupt line",
+            CapKind::TaskControl => "control of a task",
+            CapKind::Channel => "a channel end",
+        }
+    }
+}
+
+/// One line of a capability listing: the kind in words, the length if it
+/// has one, and the rights: `device window, 4096 bytes, rights read write map`.
+impl core::fmt::Display for CapInfo {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        use core::fmt::Write;
+        f.write_str(self.kind.describe())?;
+        if self.len > 0 {
+            write!(f, ", {} bytes", self.len)?;
+        }
+        let mut rights = self.rights.iter_names().map(|(n, _)| n).peekable();
+        if rights.peek().is_some() {
+            f.write_str(", rights")?;
+            for r in rights {
+                f.write_char(' ')?;
+                for c in r.chars() {
+                    f.write_char(c.to_ascii_lowercase())?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_listing_line_names_kind_length_and_rights() {
+        let info = CapInfo {
+            kind: CapKind::DeviceMmio,
+            len: 4096,
+            rights: CapRights::READ | CapRights::MAP,
+        };
+        extern crate std;
+        use std::string::ToString;
+        assert_eq!(
+            info.to_string(),
+            "device window, 4096 bytes, rights read map"
+        );
+        let me = CapInfo {
+            kind: CapKind::Task,
+            len: 0,
+            rights: CapRights::empty(),
+        };
+        assert_eq!(me.to_string(), "the task itself");
+    }
 
     #[test]
     fn kind_codes_are_pinned() {

@@ -15,7 +15,7 @@ mod task {
     use mmio_types::DmaRegion;
     use net_services::{ServiceError, Services, TaskInfo};
     use nexus_abi::notify::NO_DEADLINE;
-    use nexus_abi::{CapKind, SysError, println, sys};
+    use nexus_abi::{SysError, println, sys};
     use ring_types::stream::StreamClient;
 
     nexus_abi::entry!(main);
@@ -108,22 +108,9 @@ mod task {
             writeln!(out, "instret: {}", sys::instret())?;
             writeln!(out, "capabilities of net-services:")?;
             for slot in 0..CAP_SLOTS {
-                let Ok(info) = sys::cap_info(slot) else {
-                    continue;
-                };
-                let kind = match info.kind {
-                    CapKind::Task => "the task itself",
-                    CapKind::DeviceMmio => "device window",
-                    CapKind::Dma => "DMA memory",
-                    CapKind::Irq => "interrupt line",
-                    CapKind::TaskControl => "control of a task",
-                    CapKind::Channel => "a channel end",
-                };
-                write!(out, "  slot {slot}: {kind}")?;
-                if info.len > 0 {
-                    write!(out, ", {} bytes", info.len)?;
+                if let Ok(info) = sys::cap_info(slot) {
+                    writeln!(out, "  slot {slot}: {info}")?;
                 }
-                writeln!(out)?;
             }
             Ok(())
         }

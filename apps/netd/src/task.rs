@@ -438,32 +438,9 @@ impl SystemInfo for TaskView {
     fn describe(&self, out: &mut dyn Write) -> fmt::Result {
         writeln!(out, "capabilities of netd:")?;
         for slot in 0..CAP_SLOTS {
-            let Ok(info) = sys::cap_info(slot) else {
-                continue;
-            };
-            let kind = match info.kind {
-                CapKind::Task => "the task itself",
-                CapKind::DeviceMmio => "device window",
-                CapKind::Dma => "DMA memory",
-                CapKind::Irq => "interrupt line",
-                CapKind::TaskControl => "control of a task",
-                CapKind::Channel => "a channel end",
-            };
-            write!(out, "  slot {slot}: {kind}")?;
-            if info.len > 0 {
-                write!(out, ", {} bytes", info.len)?;
+            if let Ok(info) = sys::cap_info(slot) {
+                writeln!(out, "  slot {slot}: {info}")?;
             }
-            let mut rights = info.rights.iter_names().map(|(n, _)| n).peekable();
-            if rights.peek().is_some() {
-                write!(out, ", rights")?;
-                for r in rights {
-                    out.write_char(' ')?;
-                    for c in r.chars() {
-                        out.write_char(c.to_ascii_lowercase())?;
-                    }
-                }
-            }
-            writeln!(out)?;
         }
         Ok(())
     }
