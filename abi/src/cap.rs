@@ -51,6 +51,18 @@ impl CapKind {
             _ => None,
         }
     }
+
+    /// What an object of this kind is, in words (status pages, reports).
+    pub const fn describe(self) -> &'static str {
+        match self {
+            CapKind::Task => "the task itself",
+            CapKind::DeviceMmio => "device window",
+            CapKind::Dma => "DMA memory",
+            CapKind::Irq => "interrupt line",
+            CapKind::TaskControl => "control of a task",
+            CapKind::Channel => "a channel end",
+        }
+    }
 }
 
 /// What `cap_info` reports. A device capability never reveals its physical
@@ -63,20 +75,6 @@ pub struct CapInfo {
     pub len: usize,
     /// The rights the capability carries.
     pub rights: CapRights,
-}
-
-impl CapKind {
-    /// What an object of this kind is, in words (status pages, reports).
-    pub const fn describe(self) -> &'static str {
-        match self {
-            CapKind::Task => "the task itself",
-            CapKind::DeviceMmio => "device window",
-            CapKind::Dma => "DMA memory",
-            CapKind::Irq => "interrupt line",
-            CapKind::TaskControl => "control of a task",
-            CapKind::Channel => "a channel end",
-        }
-    }
 }
 
 /// One line of a capability listing: the kind in words, the length if it
