@@ -593,8 +593,8 @@ mod model {
                         }
                     }
                 }
-                for c in 0..PAIRS.len() {
-                    prop_assert_eq!(table.get(c).is_none(), freed[c]);
+                for (c, &gone) in freed.iter().enumerate() {
+                    prop_assert_eq!(table.get(c).is_none(), gone);
                 }
             }
         }

@@ -387,10 +387,7 @@ fn instantiate(
 /// (`InvalidArgument`): their devices were stopped with them.
 pub(super) fn restart_task(k: &mut Kernel, ti: usize) -> Result<(), nexus_abi::SysError> {
     use nexus_abi::SysError;
-    let spec = k.specs.get(ti).ok_or(SysError::TaskEnded)?;
-    if !spec.grants.is_empty() || spec.dma_pages > 0 {
-        return Err(SysError::InvalidArgument);
-    }
+    let spec = restartable(k, ti)?;
     let program = elf::parse(spec.elf).map_err(|_| SysError::InvalidArgument)?;
     crate::transfer::revoke_copies(&mut k.tasks, &mut k.mem, ti, u64::MAX);
     let mut task = instantiate(k, spec, &program)?;
@@ -422,6 +419,17 @@ pub(super) fn restart_task(k: &mut Kernel, ti: usize) -> Result<(), nexus_abi::S
     }
     k.tasks[ti] = Some(task);
     Ok(())
+}
+
+/// The description of task `ti` if it may be restarted: `InvalidArgument`
+/// for a task with device grants or DMA memory, `TaskEnded` for one the
+/// description does not hold.
+pub(super) fn restartable(k: &Kernel, ti: usize) -> Result<&'static TaskSpec, nexus_abi::SysError> {
+    let spec = k.specs.get(ti).ok_or(nexus_abi::SysError::TaskEnded)?;
+    if !spec.grants.is_empty() || spec.dma_pages > 0 {
+        return Err(nexus_abi::SysError::InvalidArgument);
+    }
+    Ok(spec)
 }
 
 /// What a channel capability for side `side` of channel `index` names.

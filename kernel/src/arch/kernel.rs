@@ -418,9 +418,11 @@ impl Kernel {
             .get(target)
             .and_then(Option::as_ref)
             .map(|t| (t.name, t.state));
+        let allowed = super::boot::restartable(self, target).map(drop);
         let result = match old {
             _ if target == me => Err(nexus_abi::SysError::InvalidArgument),
             None => Err(nexus_abi::SysError::TaskEnded),
+            Some(_) if allowed.is_err() => allowed,
             Some((name, state)) if !state.has_ended() => {
                 let waiting = if state == State::Blocked {
                     " while waiting"
