@@ -189,11 +189,7 @@ impl ChannelTable {
     /// after a restart (`NotRestarted` while it holds its end, `PeerEnded`
     /// once it ended without a new life). Makes the peer's end live again
     /// and returns the frames to zero and the peer's task and bit to raise.
-    pub fn reset(
-        &mut self,
-        index: usize,
-        side: usize,
-    ) -> Result<Reset, SysError> {
+    pub fn reset(&mut self, index: usize, side: usize) -> Result<Reset, SysError> {
         self.usable(index, side)?;
         let c = self
             .chans

@@ -225,18 +225,20 @@ pub fn dispatch(
             });
             reply(task, result);
         }
-        CHANNEL_MAP => match channel_end(task, a0).and_then(|(i, side)| env.channels.usable(i, side)) {
-            // A channel end is mapped only while it is usable; every other
-            // outcome (no channel capability at all) is `channel_map`'s to
-            // report.
-            Ok(()) | Err(SysError::BadSlot | SysError::EmptySlot | SysError::WrongKind) => {
-                answer(task, mem, move |caps, space, mem, _| {
-                    let (va, len, device_addr) = space.channel_map(caps, mem, a0)?;
-                    Ok([va, len, device_addr])
-                })
+        CHANNEL_MAP => {
+            match channel_end(task, a0).and_then(|(i, side)| env.channels.usable(i, side)) {
+                // A channel end is mapped only while it is usable; every other
+                // outcome (no channel capability at all) is `channel_map`'s to
+                // report.
+                Ok(()) | Err(SysError::BadSlot | SysError::EmptySlot | SysError::WrongKind) => {
+                    answer(task, mem, move |caps, space, mem, _| {
+                        let (va, len, device_addr) = space.channel_map(caps, mem, a0)?;
+                        Ok([va, len, device_addr])
+                    })
+                }
+                Err(e) => reply(task, Err(e)),
             }
-            Err(e) => reply(task, Err(e)),
-        },
+        }
         CHANNEL_SIGNAL => match channel_signal(task, env, a0) {
             Ok((peer, bits)) => {
                 reply(task, Ok([0; 3]));

@@ -342,7 +342,7 @@ fn kill_figures(root: &Path) -> Result<Vec<Figure>, String> {
     println!("xtask: bench blk-restarter restarting blk-victim through blkd");
     let run = qemu::run(
         qemu::command(&img.kernel, &img.disk, &[]),
-        Duration::from_secs(900),
+        Duration::from_secs(600),
         false,
     )?;
     let tail = || {

@@ -12,6 +12,11 @@ use nexus_abi::{SysError, sys};
 
 /// The word the victim writes when its reads stream.
 pub const STREAMING: u32 = 0x5354_524d;
+/// How long the controller stays off the processor once the victim
+/// streams: 1 ms of the 10 MHz timer.
+pub const SETTLE: u64 = 10_000;
+/// A notification bit no channel raises, for that wait.
+const IDLE_BIT: u32 = 63;
 
 /// The victim's side: writes [`STREAMING`] in the control channel (mapping
 /// it in `control` first) and signals. `Ok(false)` while the controller's
@@ -35,8 +40,10 @@ pub fn report(control: &mut Option<DmaRegion>, slot: usize) -> Result<bool, &'st
 
 /// The controller's side: waits (until `deadline`) for [`STREAMING`] in
 /// the control channel mapped as `control` (its end in `slot`, its bit
-/// `bit`), and clears it. A victim that ended before it streamed is an
-/// error.
+/// `bit`), and clears it; then stays off the processor for [`SETTLE`], so
+/// that blkd takes the victim's latest requests to the disk and a kill
+/// that follows finds them there. A victim that ended before it streamed
+/// is an error.
 pub fn await_streaming(
     control: &mut DmaRegion,
     slot: usize,
@@ -48,7 +55,10 @@ pub fn await_streaming(
             control
                 .write(0, 0u32)
                 .map_err(|_| "clearing the control word")?;
-            return Ok(());
+            return match sys::wait(1 << IDLE_BIT, sys::time().saturating_add(SETTLE)) {
+                Err(SysError::TimedOut) => Ok(()),
+                _ => Err("the settling wait did not time out"),
+            };
         }
         match sys::wait(1 << bit, deadline) {
             Ok(_) => {}

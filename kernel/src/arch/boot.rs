@@ -412,8 +412,10 @@ pub(super) fn restart_task(k: &mut Kernel, ti: usize) -> Result<(), nexus_abi::S
             if end.task == ti
                 && let Some(c) = k.channels.get(index)
             {
-                task.caps
-                    .install(end.slot, Cap::minted(channel_object(index, side, c), CHANNEL_RIGHTS))?;
+                task.caps.install(
+                    end.slot,
+                    Cap::minted(channel_object(index, side, c), CHANNEL_RIGHTS),
+                )?;
             }
         }
     }
@@ -444,7 +446,9 @@ fn channel_object(index: usize, side: usize, c: &crate::channel::Channel) -> Obj
 }
 
 /// The rights of a channel capability.
-const CHANNEL_RIGHTS: CapRights = CapRights::READ.union(CapRights::WRITE).union(CapRights::MAP);
+const CHANNEL_RIGHTS: CapRights = CapRights::READ
+    .union(CapRights::WRITE)
+    .union(CapRights::MAP);
 
 /// Binds the device's interrupt to bit `irq.bit` of task `ti` and mints the
 /// irq capability into `irq.slot`. Without an interrupt controller nothing
@@ -544,7 +548,10 @@ fn create_channels(k: &mut Kernel, channels: &'static [ChannelSpec]) {
             let Some(task) = k.tasks[end.task].as_mut() else {
                 continue;
             };
-            match task.caps.install(end.slot, Cap::minted(object, CHANNEL_RIGHTS)) {
+            match task
+                .caps
+                .install(end.slot, Cap::minted(object, CHANNEL_RIGHTS))
+            {
                 Ok(()) => kprintln!(
                     "neuron: channel {} ({} pages{}) to {} in slot {} (bit {})",
                     spec.name,
