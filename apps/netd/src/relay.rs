@@ -44,6 +44,9 @@ pub struct Relay {
     /// Which of netd's relay ports (`stack::RELAY_PORTS`).
     port: usize,
     parked: [Option<(u16, Lease)>; PARKED],
+    /// A datagram on its way between the channel and the stack: made once,
+    /// so that a serve does not zero a buffer it may not use.
+    scratch: [u8; MAX_DATAGRAM],
 }
 
 impl Relay {
@@ -53,6 +56,7 @@ impl Relay {
             server: DgramServer::new(mem)?,
             port,
             parked: [const { None }; PARKED],
+            scratch: [0; MAX_DATAGRAM],
         })
     }
 
@@ -89,15 +93,14 @@ impl Relay {
                 }
             }
         }
-        let mut data = [0u8; MAX_DATAGRAM];
         while let Some(slot) = self.parked.iter().position(Option::is_some) {
-            let Some((len, from)) = netd.relay_recv(self.port, &mut data) else {
+            let Some((len, from)) = netd.relay_recv(self.port, &mut self.scratch) else {
                 break;
             };
             let Some((tag, mut lease)) = self.parked[slot].take() else {
                 break;
             };
-            self.server.write(&mut lease, 0, &data[..len])?;
+            self.server.write(&mut lease, 0, &self.scratch[..len])?;
             self.server.complete(
                 lease,
                 Desc {
@@ -142,7 +145,7 @@ impl Relay {
 
     /// Sends a client's datagram; the completion's status and length.
     fn send<T: NetTransport>(
-        &self,
+        &mut self,
         netd: &mut Netd<'_, T>,
         desc: &Desc,
         lease: &Lease,
@@ -151,8 +154,7 @@ impl Relay {
         let Some(to) = Endpoint::from_arg(desc.arg) else {
             return (ST_INVALID, 0);
         };
-        let mut data = [0u8; MAX_DATAGRAM];
-        let Some(buf) = data.get_mut(..len) else {
+        let Some(buf) = self.scratch.get_mut(..len) else {
             return (ST_INVALID, 0);
         };
         if self.server.read(lease, 0, buf).is_err() {

@@ -314,8 +314,10 @@ impl<'a, T: NetTransport> Netd<'a, T> {
         let frames_in = self.nic.stats().rx_frames - before.rx_frames;
         events.other_frames = frames_in > events.udp_echoed;
         if udp > 0 {
-            // Send what the services queued without waiting for a round.
-            self.iface.poll(now, &mut self.nic, &mut self.sockets);
+            // Send the echoes without waiting for a round (egress alone:
+            // a frame that arrived meanwhile waits for the next round,
+            // which follows at once).
+            self.send_queued(now_ms, events.udp_echoed as usize);
             events.busy = true;
         }
         events.busy |= self.nic.stats() != before;
@@ -362,11 +364,29 @@ impl<'a, T: NetTransport> Netd<'a, T> {
         }
     }
 
-    /// Sends what was queued (relay replies) without waiting for the next
-    /// round.
+    /// Sends what was queued (the stream relay's bytes) and takes in what
+    /// arrived, without waiting for the next round.
     pub fn flush(&mut self, now_ms: u64) {
         self.iface
             .poll(instant(now_ms), &mut self.nic, &mut self.sockets);
+    }
+
+    /// Sends `datagrams` datagrams the services queued (netd's echo, the
+    /// relays' clients), without waiting for
+    /// the next round: egress passes only (no frame is taken in), at most
+    /// one per datagram, ending at the first pass that sends nothing. A
+    /// datagram left queued (no transmit buffer free) keeps the stack's
+    /// next poll due at once, so the next round sends it.
+    pub fn send_queued(&mut self, now_ms: u64, datagrams: usize) {
+        let now = instant(now_ms);
+        for _ in 0..datagrams {
+            let sent = self
+                .iface
+                .poll_egress(now, &mut self.nic, &mut self.sockets);
+            if sent == smoltcp::iface::PollResult::None {
+                break;
+            }
+        }
     }
 
     /// Records what one round that only echoed `datagrams` UDP datagrams

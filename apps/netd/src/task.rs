@@ -157,9 +157,9 @@ fn serve<T: NetTransport>(transport: T) -> Result<core::convert::Infallible, &'s
     // Whether the stream relay's client signalled in that sleep. A round
     // woken by datagram relays alone took in no frame and ran no timer, so
     // no TCP socket changed: unless the stream's client asked for
-    // something, its relay has nothing to look at. (A frame the relays'
-    // flush takes in raises the device's interrupt, and the next round is
-    // a whole one.)
+    // something, its relay has nothing to look at. (The relays send by
+    // egress passes alone; a frame that arrives meanwhile raises the
+    // device's interrupt, and the next round is a whole one.)
     let mut stream_signalled = false;
     loop {
         let before = sys::instret();
@@ -213,8 +213,8 @@ fn serve<T: NetTransport>(transport: T) -> Result<core::convert::Infallible, &'s
             return Err("the virtio-net device broke the queue protocol");
         }
         // Relay work needs no second round: what it queued for sending was
-        // flushed, and requests that arrive meanwhile keep netd from
-        // sleeping (`may_sleep` looks at every ring again).
+        // sent, and requests that arrive meanwhile keep netd from sleeping
+        // (`may_sleep` looks at every ring again).
         serve_relays(&mut netd, &mut relays);
         // Stream work can leave bytes for parked receives in the sockets
         // (the flush takes frames in too): another round before sleeping.
@@ -254,35 +254,62 @@ fn serve<T: NetTransport>(transport: T) -> Result<core::convert::Infallible, &'s
 /// One round of every relay: its client's requests and the datagrams for
 /// its port. A client that corrupted its ring, or that ended, is dropped;
 /// the others go on.
+///
+/// A client woken for a datagram gets the hart at once (`yield`), and its
+/// answer is taken in the same round: its requests arrive while netd is
+/// awake, so it need not signal, and netd need not wake again for them.
+/// What the relays queued is sent at once, by egress passes alone.
 fn serve_relays<T: NetTransport>(
     netd: &mut Netd<'_, Net<T>>,
     relays: &mut [Option<Relay>; RELAYS],
 ) {
+    let mut sent = 0;
     for (i, slot) in relays.iter_mut().enumerate() {
         let Some(relay) = slot else { continue };
-        let failure = match relay.serve(netd) {
-            Ok(served) if served.work == 0 => None,
-            Ok(served) => {
-                if served.sent > 0 {
-                    netd.flush(now_ms());
-                }
-                match served.wake_client && relay.client_sleeping() {
-                    true => match sys::channel_signal(RELAY_SLOTS[i]) {
-                        Ok(()) => None,
-                        Err(SysError::PeerEnded) => Some("it ended"),
-                        Err(_) => Some("channel_signal failed"),
-                    },
-                    false => None,
-                }
+        let mut failure = None;
+        // At most one handoff per relay and round.
+        for handoff in [true, false] {
+            let (signalled, why) = serve_relay(netd, relay, i, &mut sent);
+            failure = why;
+            if failure.is_some() || !(signalled && handoff) {
+                break;
             }
-            Err(e) => Some(ring_fault(e)),
-        };
+            sys::yield_now();
+        }
         if let Some(why) = failure {
             println!("netd: dropped the client of udp :{}: {why}", RELAY_PORTS[i]);
             if let Some(r) = slot.take() {
                 r.drop_client();
             }
         }
+    }
+    if sent > 0 {
+        netd.send_queued(now_ms(), sent);
+    }
+}
+
+/// One serve of relay `i`, counting the datagrams it queued in `sent`:
+/// whether it signalled the client, and why the client must be dropped,
+/// if it must.
+fn serve_relay<T: NetTransport>(
+    netd: &mut Netd<'_, Net<T>>,
+    relay: &mut Relay,
+    i: usize,
+    sent: &mut usize,
+) -> (bool, Option<&'static str>) {
+    match relay.serve(netd) {
+        Ok(served) => {
+            *sent += served.sent;
+            if !(served.wake_client && relay.client_sleeping()) {
+                return (false, None);
+            }
+            match sys::channel_signal(RELAY_SLOTS[i]) {
+                Ok(()) => (true, None),
+                Err(SysError::PeerEnded) => (false, Some("it ended")),
+                Err(_) => (false, Some("channel_signal failed")),
+            }
+        }
+        Err(e) => (false, Some(ring_fault(e))),
     }
 }
 

@@ -48,9 +48,10 @@ mod task {
         signal(&mut echo)?;
         println!("udp-echo: serving udp :7007 through netd");
         loop {
-            let n = echo.step().map_err(ring)?;
+            echo.step().map_err(ring)?;
             signal(&mut echo)?;
-            if n == 0 && echo.prepare_sleep().map_err(ring)? {
+            // `step` took every completion; `prepare_sleep` looks again.
+            if echo.prepare_sleep().map_err(ring)? {
                 match sys::wait(CHANNEL_BIT, NO_DEADLINE) {
                     Ok(_) | Err(SysError::TimedOut) => {}
                     Err(_) => return Err("wait failed"),
