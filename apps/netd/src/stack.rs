@@ -1,7 +1,7 @@
 //! The TCP/IP stack (smoltcp) on the virtio-net driver, the service netd
 //! answers itself (UDP echo on port 7), and the sockets of the ports that
 //! service tasks answer through channels: UDP 7007 and 7008 (`crate::relay`)
-//! and TCP 7 and 80 (`crate::stream`).
+//! and TCP 7, 80 and 8 (`crate::stream`).
 //!
 //! Everything here is plain code over a [`NetTransport`], so the host tests
 //! drive it through a fake device exactly as the task drives the real one.
@@ -54,11 +54,25 @@ pub const SMALL_ECHO_SOCKETS: usize = 56;
 pub const ECHO_SOCKETS: usize = BIG_ECHO_SOCKETS + SMALL_ECHO_SOCKETS;
 /// TCP connections on the HTTP port at once.
 pub const HTTP_SOCKETS: usize = 8;
-/// The TCP sockets a service task's stream channel serves (`crate::stream`):
-/// the echo port's, then the HTTP port's.
-pub const STREAM_SOCKETS: usize = ECHO_SOCKETS + HTTP_SOCKETS;
-/// The TCP ports of the stream channel.
-pub const STREAM_PORTS: [u16; 2] = [ECHO_PORT, HTTP_PORT];
+/// The port of netd's second stream channel. In the standard system its
+/// client is `stream-garbage`, a hostile task that corrupts its ring, so
+/// that dropping a stream client is tested on the target while the first
+/// channel's services go on.
+pub const SECOND_STREAM_PORT: u16 = 8;
+/// TCP connections on that port at once.
+pub const SECOND_STREAM_SOCKETS: usize = 1;
+/// The TCP sockets the stream channels serve (`crate::stream`): the echo
+/// port's, then the HTTP port's (the first channel's), then the second
+/// channel's.
+pub const STREAM_SOCKETS: usize = ECHO_SOCKETS + HTTP_SOCKETS + SECOND_STREAM_SOCKETS;
+/// Stream channels.
+pub const STREAM_CHANNELS: usize = 2;
+/// The stream sockets of each stream channel, first and end: TCP 7 and 80,
+/// then [`SECOND_STREAM_PORT`].
+pub const STREAM_RANGES: [(usize, usize); STREAM_CHANNELS] = [
+    (0, ECHO_SOCKETS + HTTP_SOCKETS),
+    (ECHO_SOCKETS + HTTP_SOCKETS, STREAM_SOCKETS),
+];
 /// UDP ports whose datagrams service tasks answer through channels
 /// (`crate::relay`): one socket each, owned by netd.
 pub const RELAY_PORTS: [u16; RELAYS] = [7007, 7008];
@@ -80,6 +94,7 @@ const RELAY_BYTES: usize = 8 * 1024;
 pub const ARENA: usize = BIG_ECHO_SOCKETS * 2 * BIG_BUF
     + SMALL_ECHO_SOCKETS * 2 * SMALL_BUF
     + HTTP_SOCKETS * (HTTP_RX + HTTP_TX)
+    + SECOND_STREAM_SOCKETS * 2 * SMALL_BUF
     + 2 * UDP_BYTES
     + RELAYS * 2 * RELAY_BYTES;
 
@@ -247,7 +262,8 @@ impl<'a, T: NetTransport> Netd<'a, T> {
         let stream = core::array::from_fn(|i| match i {
             _ if i < BIG_ECHO_SOCKETS => tcp_socket(BIG_BUF, BIG_BUF),
             _ if i < ECHO_SOCKETS => tcp_socket(SMALL_BUF, SMALL_BUF),
-            _ => tcp_socket(HTTP_RX, HTTP_TX),
+            _ if i < ECHO_SOCKETS + HTTP_SOCKETS => tcp_socket(HTTP_RX, HTTP_TX),
+            _ => tcp_socket(SMALL_BUF, SMALL_BUF),
         });
         let mut netd = Netd {
             nic,
@@ -545,7 +561,8 @@ impl<'a, T: NetTransport> Netd<'a, T> {
 pub fn stream_port(i: usize) -> Option<u16> {
     match i {
         _ if i < ECHO_SOCKETS => Some(ECHO_PORT),
-        _ if i < STREAM_SOCKETS => Some(HTTP_PORT),
+        _ if i < ECHO_SOCKETS + HTTP_SOCKETS => Some(HTTP_PORT),
+        _ if i < STREAM_SOCKETS => Some(SECOND_STREAM_PORT),
         _ => None,
     }
 }
