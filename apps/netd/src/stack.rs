@@ -191,6 +191,12 @@ pub struct ServiceStats {
     pub udp_cost_instructions: u64,
     /// The datagrams those rounds echoed.
     pub udp_cost_datagrams: u64,
+    /// `instret` that passed in netd's sleeps ended by its device's
+    /// interrupt, from the `wait` to the interrupt
+    /// ([`Netd::note_sleep`]): under `-icount` QEMU's `instret` is its
+    /// virtual clock, which also moves while the hart waits for the host,
+    /// and this is most of that waiting.
+    pub sleep_instret: u64,
 }
 
 /// What the task knows of the system beyond the stack, for its status
@@ -413,6 +419,12 @@ impl<'a, T: NetTransport> Netd<'a, T> {
         self.stats.udp_cost_datagrams += datagrams;
     }
 
+    /// Records a sleep that the device's interrupt ended: `instret` from
+    /// the `wait` to the interrupt (the wake stamp).
+    pub fn note_sleep(&mut self, instret: u64) {
+        self.stats.sleep_instret += instret;
+    }
+
     /// How long the task may wait (for a frame) before the next
     /// [`poll`](Self::poll) is due for timers; `None`: only a frame needs it.
     pub fn poll_delay_ms(&mut self, now_ms: u64) -> Option<u64> {
@@ -548,6 +560,11 @@ impl<'a, T: NetTransport> Netd<'a, T> {
             out,
             "udp echo cost: {} instructions over {} datagrams",
             s.udp_cost_instructions, s.udp_cost_datagrams
+        )?;
+        writeln!(
+            out,
+            "netd asleep: {} instret until its interrupt",
+            s.sleep_instret
         )?;
         writeln!(
             out,

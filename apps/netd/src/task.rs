@@ -460,13 +460,18 @@ fn sleep<T: NetTransport>(netd: &mut Netd<'_, Net<T>>, others: u64) -> Result<Wo
     if due == 0 {
         return Ok(Woke::default());
     }
+    let before = sys::instret();
     match netd
         .nic_mut()
         .driver_mut()
         .wait_interrupt_also(others, now + due)
     {
         Ok((Some(pending), bits)) => {
+            let stamp = pending.stamp();
             pending.acknowledge().rearm()?;
+            if stamp != 0 {
+                netd.note_sleep(stamp.saturating_sub(before));
+            }
             Ok(Woke {
                 relays: bits,
                 other: true,
