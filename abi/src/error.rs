@@ -65,11 +65,18 @@ pub enum SysError {
     /// The task at the other end of the channel has ended: nobody will
     /// read what is signalled.
     PeerEnded = 23,
+    /// The caller's end of the channel belongs to a task that was
+    /// restarted: it may not be mapped or signalled through until the
+    /// peer calls `channel_reset`.
+    ResetPending = 24,
+    /// `channel_reset` named a channel whose peer still holds its end: only
+    /// a restarted peer's channel is reset.
+    NotRestarted = 25,
 }
 
 impl SysError {
     /// Every error, in code order.
-    pub const ALL: [SysError; 23] = [
+    pub const ALL: [SysError; 25] = [
         SysError::BadSyscall,
         SysError::BadAddress,
         SysError::BadSlot,
@@ -93,6 +100,8 @@ impl SysError {
         SysError::NotOwner,
         SysError::TaskEnded,
         SysError::PeerEnded,
+        SysError::ResetPending,
+        SysError::NotRestarted,
     ];
 
     /// The code returned in `a0`.
@@ -131,6 +140,8 @@ impl SysError {
             SysError::NotOwner => "NotOwner",
             SysError::TaskEnded => "TaskEnded",
             SysError::PeerEnded => "PeerEnded",
+            SysError::ResetPending => "ResetPending",
+            SysError::NotRestarted => "NotRestarted",
         }
     }
 }
@@ -146,7 +157,7 @@ mod tests {
     use super::*;
 
     /// The codes are the ABI: this table must never change, only grow.
-    const PINNED: [(SysError, usize, &str); 23] = [
+    const PINNED: [(SysError, usize, &str); 25] = [
         (SysError::BadSyscall, 1, "BadSyscall"),
         (SysError::BadAddress, 2, "BadAddress"),
         (SysError::BadSlot, 3, "BadSlot"),
@@ -170,6 +181,8 @@ mod tests {
         (SysError::NotOwner, 21, "NotOwner"),
         (SysError::TaskEnded, 22, "TaskEnded"),
         (SysError::PeerEnded, 23, "PeerEnded"),
+        (SysError::ResetPending, 24, "ResetPending"),
+        (SysError::NotRestarted, 25, "NotRestarted"),
     ];
 
     #[test]
@@ -185,7 +198,7 @@ mod tests {
     #[test]
     fn zero_and_unknown_codes_are_not_errors() {
         assert_eq!(SysError::from_code(0), None);
-        assert_eq!(SysError::from_code(24), None);
+        assert_eq!(SysError::from_code(26), None);
         assert_eq!(SysError::from_code(usize::MAX), None);
     }
 

@@ -229,6 +229,26 @@ pub fn task_kill(slot: usize) -> Result<(), SysError> {
     syscall(Sysno::TaskKill, slot, 0, 0, 0).ok().map(drop)
 }
 
+/// Ends the task the task-control capability in `slot` names, if it still
+/// runs, and starts it again from its program with the capabilities the
+/// system description gives it. Its channel ends come back waiting for a
+/// reset: until the peer calls [`channel_reset`], the restarted task's
+/// `channel_map` and `channel_signal` of them answer
+/// [`SysError::ResetPending`].
+pub fn task_restart(slot: usize) -> Result<(), SysError> {
+    syscall(Sysno::TaskRestart, slot, 0, 0, 0).ok().map(drop)
+}
+
+/// Resets the channel of the end in `slot` after its peer was restarted:
+/// the kernel zeroes the shared memory and gives the peer its end back,
+/// raising its bit. Call it only once nothing (no device, no code) still
+/// uses the memory for the peer's previous life. [`SysError::NotRestarted`]
+/// while the peer holds its end; [`SysError::PeerEnded`] when the peer has
+/// ended and not been restarted.
+pub fn channel_reset(slot: usize) -> Result<(), SysError> {
+    syscall(Sysno::ChannelReset, slot, 0, 0, 0).ok().map(drop)
+}
+
 /// Maps the shared memory of the channel end in `slot` read-write (never
 /// executable) at an address the kernel chooses. The token's device address
 /// is the memory's physical address for a channel declared `dma = true` and

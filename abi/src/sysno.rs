@@ -53,11 +53,17 @@ pub enum Sysno {
     /// `cap_transfer(channel_slot, slot, rights) -> slot`: give the peer of
     /// a channel a copy of a capability.
     CapTransfer = 19,
+    /// `task_restart(slot)`: end the task a task-control capability names
+    /// (if it runs) and start it again from its program.
+    TaskRestart = 20,
+    /// `channel_reset(slot)`: zero a channel's memory and give the
+    /// restarted peer its end back.
+    ChannelReset = 21,
 }
 
 impl Sysno {
     /// Every system call, in number order.
-    pub const ALL: [Sysno; 20] = [
+    pub const ALL: [Sysno; 22] = [
         Sysno::DebugWrite,
         Sysno::Yield,
         Sysno::Exit,
@@ -78,6 +84,8 @@ impl Sysno {
         Sysno::ChannelMap,
         Sysno::ChannelSignal,
         Sysno::CapTransfer,
+        Sysno::TaskRestart,
+        Sysno::ChannelReset,
     ];
 }
 
@@ -119,6 +127,8 @@ mod tests {
             (Sysno::ChannelMap, 17),
             (Sysno::ChannelSignal, 18),
             (Sysno::CapTransfer, 19),
+            (Sysno::TaskRestart, 20),
+            (Sysno::ChannelReset, 21),
         ];
         assert_eq!(pinned.len(), Sysno::ALL.len());
         for (sysno, n) in pinned {
@@ -129,7 +139,7 @@ mod tests {
 
     #[test]
     fn unknown_numbers_are_bad_syscall() {
-        for n in [20, 21, 255, usize::MAX] {
+        for n in [22, 23, 255, usize::MAX] {
             assert_eq!(Sysno::try_from(n), Err(crate::SysError::BadSyscall));
         }
     }

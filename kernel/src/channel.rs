@@ -13,6 +13,13 @@
 //! answers `PeerEnded` from then on. The frames go back only when both ends
 //! have ended, so a driver whose client died can still let its device finish
 //! writing into them.
+//!
+//! A task that is restarted (`task_restart`) gets its ends back *waiting*:
+//! the kernel raises the survivor's bit, and the restarted task may neither
+//! map nor signal through its end (`ResetPending`) until the survivor calls
+//! `channel_reset`, once nothing of its own (a device finishing a request,
+//! say) still uses the memory for the previous life. The reset zeroes the
+//! frames, makes the end live again and raises the restarted task's bit.
 
 use nexus_abi::SysError;
 use nexus_abi::notify::NOTIFY_BITS;
@@ -27,8 +34,11 @@ pub struct End {
     pub task: usize,
     /// The bit the peer's signal raises in this task's notification.
     pub bit: u32,
-    /// Whether the task still runs.
+    /// Whether the task holds this end and may use it.
     pub alive: bool,
+    /// The task was restarted after this end ended: it holds the end again
+    /// but may not use it until the peer resets the channel.
+    pub waiting: bool,
 }
 
 /// A channel's memory and its two ends.
@@ -42,6 +52,19 @@ pub struct Channel {
     pub dma: bool,
     /// Side 0 and side 1.
     pub ends: [End; 2],
+}
+
+/// A channel reset: the frames to zero, and whom to tell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reset {
+    /// Physical base of the channel's frames.
+    pub base: usize,
+    /// Their number.
+    pub pages: usize,
+    /// The restarted task, whose end is live again.
+    pub peer: usize,
+    /// The bits to raise in its notification.
+    pub bits: u64,
 }
 
 /// Why a channel could not be made.
@@ -99,6 +122,7 @@ impl ChannelTable {
             task,
             bit,
             alive: true,
+            waiting: false,
         };
         self.chans[free] = Some(Channel {
             base,
@@ -118,13 +142,75 @@ impl ChannelTable {
     /// task and the bits to raise in its notification, or `PeerEnded`.
     /// A side or index that names no live end is `PeerEnded` too (a
     /// capability always names a real one; nothing here trusts that).
+    /// The caller's own end comes first: a waiting end is `ResetPending`.
     pub fn signal(&self, index: usize, side: usize) -> Result<(usize, u64), SysError> {
+        self.usable(index, side)?;
         let c = self.get(index).ok_or(SysError::PeerEnded)?;
         let peer = c.ends.get(side ^ 1).ok_or(SysError::PeerEnded)?;
         if side > 1 || !peer.alive {
             return Err(SysError::PeerEnded);
         }
         Ok((peer.task, 1 << peer.bit))
+    }
+
+    /// Whether side `side` of channel `index` may be mapped or signalled
+    /// through by its holder: `ResetPending` while it waits for the peer's
+    /// reset; `PeerEnded` for a channel that is gone (both ends ended
+    /// while one waited) or a side that names no end.
+    pub fn usable(&self, index: usize, side: usize) -> Result<(), SysError> {
+        let c = self.get(index).ok_or(SysError::PeerEnded)?;
+        let end = c.ends.get(side).ok_or(SysError::PeerEnded)?;
+        if end.waiting {
+            return Err(SysError::ResetPending);
+        }
+        Ok(())
+    }
+
+    /// Task `task` was restarted (after [`ChannelTable::end_task`]): each
+    /// of its ended ends comes back waiting, and `peer(task, bits)` raises
+    /// the live peer's bit so that it learns of the new life.
+    pub fn restart_task(&mut self, task: usize, mut peer: impl FnMut(usize, u64)) {
+        for c in self.chans.iter_mut().flatten() {
+            for side in 0..2 {
+                let end = &mut c.ends[side];
+                if end.task == task && !end.alive {
+                    end.waiting = true;
+                    let other = c.ends[side ^ 1];
+                    if other.alive {
+                        peer(other.task, 1 << other.bit);
+                    }
+                }
+            }
+        }
+    }
+
+    /// `channel_reset` through side `side` of channel `index`: the caller's
+    /// end must be usable (`ResetPending`) and the peer must be waiting
+    /// after a restart (`NotRestarted` while it holds its end, `PeerEnded`
+    /// once it ended without a new life). Makes the peer's end live again
+    /// and returns the frames to zero and the peer's task and bit to raise.
+    pub fn reset(&mut self, index: usize, side: usize) -> Result<Reset, SysError> {
+        self.usable(index, side)?;
+        let c = self
+            .chans
+            .get_mut(index)
+            .and_then(Option::as_mut)
+            .ok_or(SysError::PeerEnded)?;
+        let peer = c.ends.get_mut(side ^ 1).ok_or(SysError::PeerEnded)?;
+        if peer.alive {
+            return Err(SysError::NotRestarted);
+        }
+        if !peer.waiting {
+            return Err(SysError::PeerEnded);
+        }
+        peer.waiting = false;
+        peer.alive = true;
+        Ok(Reset {
+            base: c.base,
+            pages: c.pages,
+            peer: peer.task,
+            bits: 1 << peer.bit,
+        })
     }
 
     /// Task `task` ended: each of its ends is given up. For each live peer,
@@ -141,8 +227,9 @@ impl ChannelTable {
             let Some(c) = slot else { continue };
             let mut touched = false;
             for side in 0..2 {
-                if c.ends[side].task == task && c.ends[side].alive {
+                if c.ends[side].task == task && (c.ends[side].alive || c.ends[side].waiting) {
                     c.ends[side].alive = false;
+                    c.ends[side].waiting = false;
                     touched = true;
                     let other = c.ends[side ^ 1];
                     if other.alive {
@@ -363,6 +450,147 @@ mod model {
                     if let Some(w) = notes[t].waiting() {
                         prop_assert_eq!(notes[t].pending() & w.mask, 0);
                     }
+                }
+            }
+        }
+    }
+
+    /// What the model expects of one end.
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    enum Life {
+        Live,
+        Gone,
+        Waiting,
+    }
+
+    #[derive(Clone, Debug)]
+    enum LifeOp {
+        End(usize),
+        Restart(usize),
+        Reset(usize, usize),
+        Signal(usize, usize),
+        Usable(usize, usize),
+    }
+
+    fn life_op() -> impl Strategy<Value = LifeOp> {
+        let end = (0..PAIRS.len(), 0usize..3);
+        prop_oneof![
+            1 => (0..TASKS).prop_map(LifeOp::End),
+            1 => (0..TASKS).prop_map(LifeOp::Restart),
+            2 => end.clone().prop_map(|(c, s)| LifeOp::Reset(c, s)),
+            2 => end.clone().prop_map(|(c, s)| LifeOp::Signal(c, s)),
+            1 => end.prop_map(|(c, s)| LifeOp::Usable(c, s)),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Restarts and resets against the contract: a restarted end
+        /// waits (`ResetPending`) until its live peer resets the channel;
+        /// a reset succeeds only for a waiting peer; the survivor is told
+        /// of every end and every restart; frames go back once, when no
+        /// end is live.
+        #[test]
+        fn restarted_ends_wait_for_the_peers_reset(ops in vec(life_op(), 1..80)) {
+            let mut table = ChannelTable::new();
+            let mut alive = [true; TASKS];
+            let mut life = [[Life::Live; 2]; PAIRS.len()];
+            let mut freed = [false; PAIRS.len()];
+            for (i, &(a, b)) in PAIRS.iter().enumerate() {
+                let ends = [(a, 2 * i as u32), (b, 2 * i as u32 + 1)];
+                prop_assert_eq!(table.create(0x1000 * (i + 1), i + 1, false, ends), Ok(i));
+            }
+            let bit = |c: usize, side: usize| 1u64 << (2 * c + side);
+            for op in ops {
+                match op {
+                    LifeOp::End(t) | LifeOp::Restart(t) => {
+                        if alive[t] {
+                            let (mut told, mut frees) = (Vec::new(), Vec::new());
+                            table.end_task(t, |p, b| told.push((p, b)), |b, n| frees.push((b, n)));
+                            let mut want_told = Vec::new();
+                            let mut want_frees = Vec::new();
+                            for c in 0..PAIRS.len() {
+                                for side in 0..2 {
+                                    if task_of(c, side) != t || freed[c] || life[c][side] == Life::Gone {
+                                        continue;
+                                    }
+                                    life[c][side] = Life::Gone;
+                                    if life[c][side ^ 1] == Life::Live {
+                                        want_told.push((task_of(c, side ^ 1), bit(c, side ^ 1)));
+                                    } else {
+                                        freed[c] = true;
+                                        want_frees.push((0x1000 * (c + 1), c + 1));
+                                    }
+                                }
+                            }
+                            prop_assert_eq!(told, want_told);
+                            prop_assert_eq!(frees, want_frees);
+                            alive[t] = false;
+                        }
+                        if matches!(op, LifeOp::Restart(_)) {
+                            let mut told = Vec::new();
+                            table.restart_task(t, |p, b| told.push((p, b)));
+                            let mut want = Vec::new();
+                            for c in 0..PAIRS.len() {
+                                for side in 0..2 {
+                                    if task_of(c, side) == t && !freed[c] {
+                                        prop_assert_eq!(life[c][side], Life::Gone);
+                                        life[c][side] = Life::Waiting;
+                                        if life[c][side ^ 1] == Life::Live {
+                                            want.push((task_of(c, side ^ 1), bit(c, side ^ 1)));
+                                        }
+                                    }
+                                }
+                            }
+                            prop_assert_eq!(told, want);
+                            alive[t] = true;
+                        }
+                    }
+                    LifeOp::Reset(c, side) | LifeOp::Signal(c, side) | LifeOp::Usable(c, side) => {
+                        if side < 2 && !alive[task_of(c, side)] {
+                            continue;
+                        }
+                        let own = if side < 2 { Some(life[c][side]) } else { None };
+                        let peer = if side < 2 { Some(life[c][side ^ 1]) } else { None };
+                        let own_check = if freed[c] || side > 1 {
+                            Err(SysError::PeerEnded)
+                        } else if own == Some(Life::Waiting) {
+                            Err(SysError::ResetPending)
+                        } else {
+                            Ok(())
+                        };
+                        match op {
+                            LifeOp::Usable(..) => prop_assert_eq!(table.usable(c, side), own_check),
+                            LifeOp::Signal(..) => {
+                                let want = own_check.and_then(|()| match peer {
+                                    Some(Life::Live) => Ok((task_of(c, side ^ 1), bit(c, side ^ 1))),
+                                    _ => Err(SysError::PeerEnded),
+                                });
+                                prop_assert_eq!(table.signal(c, side), want);
+                            }
+                            _ => {
+                                let want = own_check.and_then(|()| match peer {
+                                    Some(Life::Live) => Err(SysError::NotRestarted),
+                                    Some(Life::Waiting) => Ok(Reset {
+                                        base: 0x1000 * (c + 1),
+                                        pages: c + 1,
+                                        peer: task_of(c, side ^ 1),
+                                        bits: bit(c, side ^ 1),
+                                    }),
+                                    _ => Err(SysError::PeerEnded),
+                                });
+                                let got = table.reset(c, side);
+                                prop_assert_eq!(got, want);
+                                if got.is_ok() {
+                                    life[c][side ^ 1] = Life::Live;
+                                }
+                            }
+                        }
+                    }
+                }
+                for (c, &gone) in freed.iter().enumerate() {
+                    prop_assert_eq!(table.get(c).is_none(), gone);
                 }
             }
         }

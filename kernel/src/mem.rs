@@ -34,6 +34,16 @@ pub trait Memory {
     fn alloc_frame(&mut self) -> Option<usize> {
         self.alloc_frames(1)
     }
+
+    /// Zeroes `n` allocated frames starting at `pa`.
+    fn zero_frames(&mut self, pa: usize, n: usize) {
+        const ZEROS: [u8; 512] = [0; 512];
+        for frame in 0..n {
+            for chunk in 0..4096 / ZEROS.len() {
+                self.write_bytes(pa + frame * 4096 + chunk * ZEROS.len(), &ZEROS);
+            }
+        }
+    }
 }
 
 /// RAM regions seen so far: their total, and the one holding the kernel.

@@ -193,7 +193,7 @@ impl World {
             irqs: &mut self.irqs,
             devices: &DeviceTable::new(),
             pci: &Functions::new(),
-            channels: &self.channels,
+            channels: &mut self.channels,
         };
         let action = dispatch(
             &mut self.task,
@@ -1015,7 +1015,11 @@ mod fuzz {
             let chan = Object::Channel { index: index as u16, side: 0, base: chan_base, pages: chan_pages as u32, dma: true };
             w.task.caps.install(7, Cap::minted(chan, ALL)).unwrap();
             let chan_frames = chan_base..chan_base + chan_pages * PAGE_SIZE;
-            let mut peer_ended = false;
+            // The peer's life: live, ended, or restarted and waiting for
+            // this task's `channel_reset`.
+            #[derive(Clone, Copy, Debug, PartialEq)]
+            enum Peer { Live, Ended, Waiting }
+            let mut peer = Peer::Live;
             let dma = DMA_REGION_BASE..DMA_REGION_BASE + DMA_REGION_SIZE;
             let device = DEVICE_REGION_BASE..DEVICE_REGION_BASE + DEVICE_REGION_SIZE;
             for (now, (nr, args, fire)) in (1u64..).zip(calls) {
@@ -1024,10 +1028,22 @@ mod fuzz {
                     prop_assert_eq!(w.task.notify.signal(bits), None, "the task runs");
                 }
                 let mut out = Vec::new();
-                if fire && !peer_ended && now % 7 == 0 {
+                if fire && peer == Peer::Live && now % 7 == 0 {
                     // The peer ends now and then: signals get PeerEnded.
                     w.channels.end_task(3, |_, _| {}, |_, _| {});
-                    peer_ended = true;
+                    peer = Peer::Ended;
+                } else if fire && peer == Peer::Ended && now % 3 == 0 {
+                    // ... and is restarted, having left bytes in the
+                    // channel: this task is told (its bit 1), and only its
+                    // `channel_reset` gives the peer its end back.
+                    let mut told = 0;
+                    w.channels.restart_task(3, |t, bits| {
+                        told += 1;
+                        assert_eq!((t, bits), (0, 1 << 1));
+                    });
+                    prop_assert_eq!(told, 1);
+                    w.mem.write_bytes(chan_base + PAGE_SIZE, &[0xa5; 64]);
+                    peer = Peer::Waiting;
                 }
                 let mut env = Env {
                     me: 0,
@@ -1035,7 +1051,7 @@ mod fuzz {
                     irqs: &mut w.irqs,
                     devices: &DeviceTable::new(),
                     pci: &Functions::new(),
-                    channels: &w.channels,
+                    channels: &mut w.channels,
                 };
                 let action = dispatch(
                     &mut w.task,
@@ -1064,13 +1080,25 @@ mod fuzz {
                             w.task.wake(bits.unwrap_or(0), 0);
                         }
                     }
+                    Action::Restart(task) => {
+                        prop_assert_eq!(task, 5);
+                        w.task.frame.regs[reg::A0] = 0;
+                    }
+                    Action::Signal { task, bits } if nr == Sysno::ChannelReset as usize => {
+                        prop_assert_eq!(peer, Peer::Waiting, "reset of a peer that was not restarted");
+                        prop_assert_eq!((task, bits), (3, 1 << 7));
+                        let mut left = [0u8; 64];
+                        w.mem.read_bytes(chan_base + PAGE_SIZE, &mut left);
+                        prop_assert_eq!(left, [0u8; 64], "the reset zeroes the channel");
+                        peer = Peer::Live;
+                    }
                     Action::Signal { task, bits } => {
-                        prop_assert!(!peer_ended, "a dead peer signalled");
+                        prop_assert_eq!(peer, Peer::Live, "a dead or waiting peer signalled");
                         prop_assert_eq!((task, bits), (3, 1 << 7));
                     }
-                    Action::Transfer { peer, bits, cap, from } => {
-                        prop_assert!(!peer_ended, "a copy for a dead peer");
-                        prop_assert_eq!((peer, bits), (3, 1 << 7));
+                    Action::Transfer { peer: to, bits, cap, from } => {
+                        prop_assert_eq!(peer, Peer::Live, "a copy for a dead or waiting peer");
+                        prop_assert_eq!((to, bits), (3, 1 << 7));
                         prop_assert!(cap.rights.bits() <= w.task.caps.get(from).map(|c| c.rights.bits()).unwrap_or(0));
                         // As the scheduler would answer: the peer's slot.
                         w.task.frame.regs[reg::A0] = 0;
@@ -1109,7 +1137,7 @@ mod fuzz {
                 w.mem.free_frames(base, pages);
                 freed += 1;
             });
-            if !peer_ended {
+            if peer == Peer::Live {
                 w.channels.end_task(3, |_, _| {}, |base, pages| {
                     w.mem.free_frames(base, pages);
                     freed += 1;

@@ -32,6 +32,9 @@ pub enum Action {
     /// `task_kill` of this task index passed the capability checks: the
     /// scheduler ends it (or answers `TaskEnded`) and writes `a0..a3`.
     Kill(usize),
+    /// `task_restart` of this task index passed the capability checks: the
+    /// scheduler ends it if it runs, starts it again, and writes `a0..a3`.
+    Restart(usize),
     /// `cap_transfer` passed every check of the caller's side: put `cap`
     /// in task `peer`'s lowest free slot and raise `bits` there, then
     /// answer the caller (its slot, or `NoSlot`).
@@ -72,7 +75,7 @@ pub struct Env<'a> {
     /// The PCI functions found at boot.
     pub pci: &'a Functions,
     /// The channels.
-    pub channels: &'a ChannelTable,
+    pub channels: &'a mut ChannelTable,
 }
 
 /// Results of a successful call, written to `a1..a3`.
@@ -109,6 +112,8 @@ pub fn dispatch(
     const CHANNEL_MAP: usize = Sysno::ChannelMap as usize;
     const CHANNEL_SIGNAL: usize = Sysno::ChannelSignal as usize;
     const CAP_TRANSFER: usize = Sysno::CapTransfer as usize;
+    const TASK_RESTART: usize = Sysno::TaskRestart as usize;
+    const CHANNEL_RESET: usize = Sysno::ChannelReset as usize;
     let [a0, a1, a2, a3, _, _] = args;
     // Every call but `cap_info`, `yield` and `exit` runs out of line (one
     // function each), so none pays for the registers of another.
@@ -186,6 +191,17 @@ pub fn dispatch(
             Ok(target) => return Action::Kill(target),
             Err(e) => reply(task, Err(e)),
         },
+        TASK_RESTART => match task_control(task, a0) {
+            Ok(target) => return Action::Restart(target),
+            Err(e) => reply(task, Err(e)),
+        },
+        CHANNEL_RESET => match channel_reset(task, env, mem, a0) {
+            Ok((peer, bits)) => {
+                reply(task, Ok([0; 3]));
+                return Action::Signal { task: peer, bits };
+            }
+            Err(e) => reply(task, Err(e)),
+        },
         PCI_INFO => {
             let result = pci_function(task, env, a0).map(|(f, bar)| {
                 let info = nexus_abi::pci::PciInfo {
@@ -209,10 +225,20 @@ pub fn dispatch(
             });
             reply(task, result);
         }
-        CHANNEL_MAP => answer(task, mem, move |caps, space, mem, _| {
-            let (va, len, device_addr) = space.channel_map(caps, mem, a0)?;
-            Ok([va, len, device_addr])
-        }),
+        CHANNEL_MAP => {
+            match channel_end(task, a0).and_then(|(i, side)| env.channels.usable(i, side)) {
+                // A channel end is mapped only while it is usable; every other
+                // outcome (no channel capability at all) is `channel_map`'s to
+                // report.
+                Ok(()) | Err(SysError::BadSlot | SysError::EmptySlot | SysError::WrongKind) => {
+                    answer(task, mem, move |caps, space, mem, _| {
+                        let (va, len, device_addr) = space.channel_map(caps, mem, a0)?;
+                        Ok([va, len, device_addr])
+                    })
+                }
+                Err(e) => reply(task, Err(e)),
+            }
+        }
         CHANNEL_SIGNAL => match channel_signal(task, env, a0) {
             Ok((peer, bits)) => {
                 reply(task, Ok([0; 3]));
@@ -275,8 +301,8 @@ fn irq_ack(task: &Task, env: &mut Env<'_>, slot: usize) -> Result<u32, SysError>
     env.irqs.ack(index, env.me)
 }
 
-/// `task_kill(slot)`: checks the slot, the kind and the `WRITE` right;
-/// returns the task to end.
+/// `task_kill(slot)` and `task_restart(slot)`: checks the slot, the kind
+/// and the `WRITE` right; returns the task to end (or restart).
 fn task_control(task: &Task, slot: usize) -> Result<usize, SysError> {
     let cap = task.caps.get(slot)?;
     let Object::TaskControl { task } = cap.object else {
@@ -286,6 +312,36 @@ fn task_control(task: &Task, slot: usize) -> Result<usize, SysError> {
         return Err(SysError::RightsExceeded);
     }
     Ok(task)
+}
+
+/// The channel (index, side) of the channel capability in `slot`: checks
+/// the slot (`BadSlot`, `EmptySlot`) and the kind (`WrongKind`).
+fn channel_end(task: &Task, slot: usize) -> Result<(usize, usize), SysError> {
+    let cap = task.caps.get(slot)?;
+    let Object::Channel { index, side, .. } = cap.object else {
+        return Err(SysError::WrongKind);
+    };
+    Ok((usize::from(index), usize::from(side)))
+}
+
+/// `channel_reset(slot)`: checks the slot (`BadSlot`, `EmptySlot`), the
+/// kind (`WrongKind`), the `WRITE` right (`RightsExceeded`), then the
+/// channel ([`ChannelTable::reset`]: `ResetPending`, `NotRestarted`,
+/// `PeerEnded`); zeroes the channel's frames and returns the peer task and
+/// the bits to raise there.
+fn channel_reset(
+    task: &Task,
+    env: &mut Env<'_>,
+    mem: &mut impl Memory,
+    slot: usize,
+) -> Result<(usize, u64), SysError> {
+    let (index, side) = channel_end(task, slot)?;
+    if !task.caps.get(slot)?.rights.contains(CapRights::WRITE) {
+        return Err(SysError::RightsExceeded);
+    }
+    let reset = env.channels.reset(index, side)?;
+    mem.zero_frames(reset.base, reset.pages);
+    Ok((reset.peer, reset.bits))
 }
 
 /// `channel_signal(slot)`: checks the slot (`BadSlot`, `EmptySlot`), the
@@ -452,14 +508,14 @@ mod tests {
         args: [usize; 2],
     ) -> [usize; 4] {
         let mut irqs = IrqTable::default();
-        let channels = ChannelTable::new();
+        let mut channels = ChannelTable::new();
         let mut env = Env {
             me: 0,
             now: 0,
             irqs: &mut irqs,
             devices,
             pci,
-            channels: &channels,
+            channels: &mut channels,
         };
         let mut mem = FakeMemory::new(1);
         let action = dispatch(
@@ -557,14 +613,14 @@ mod tests {
             let (mut a, mut b) = (task(), task());
             assert!(fast(&mut a, Sysno::CapInfo as usize, slot));
             let mut irqs = IrqTable::default();
-            let channels = ChannelTable::new();
+            let mut channels = ChannelTable::new();
             let mut env = Env {
                 me: 0,
                 now: 0,
                 irqs: &mut irqs,
                 devices: &DeviceTable::new(),
                 pci: &Functions::new(),
-                channels: &channels,
+                channels: &mut channels,
             };
             let action = dispatch(
                 &mut b,

@@ -32,6 +32,8 @@ pub enum RingError {
     Full,
     /// A byte range outside the buffer.
     OutOfBuffer,
+    /// Buffers are still lent to this end: the ring cannot start over.
+    Leased(usize),
 }
 
 impl RingError {
@@ -63,6 +65,7 @@ impl fmt::Display for RingError {
             RingError::PeerLength(l) => write!(f, "peer length {l} exceeds the buffer"),
             RingError::Full => write!(f, "the ring is full"),
             RingError::OutOfBuffer => write!(f, "range outside the buffer"),
+            RingError::Leased(n) => write!(f, "{n} buffer(s) still lent to this end"),
         }
     }
 }

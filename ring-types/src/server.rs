@@ -155,6 +155,22 @@ impl<const N: usize, const BUFS: usize, const BUF_SIZE: usize> Server<N, BUFS, B
         }
     }
 
+    /// Starts the ring over, as [`Server::new`] over the same memory would:
+    /// for a channel reset after the client was restarted (the kernel's
+    /// `channel_reset` zeroes the memory). Refused with
+    /// [`RingError::Leased`] while a lease is out: a buffer that a device
+    /// may still write into is not handed to the client's new life.
+    pub fn start_over(&mut self) -> Result<(), RingError> {
+        match self.leased() {
+            0 => {
+                self.requests = Consumer::new(Layout::<N, BUFS, BUF_SIZE>::REQUESTS, N);
+                self.completions = Producer::new(Layout::<N, BUFS, BUF_SIZE>::COMPLETIONS, N);
+                Ok(())
+            }
+            n => Err(RingError::Leased(n)),
+        }
+    }
+
     /// Leases out (requests taken and not yet completed or reclaimed).
     pub fn leased(&self) -> usize {
         (self.leased & mask(BUFS)).count_ones() as usize

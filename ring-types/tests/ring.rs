@@ -3,6 +3,7 @@
 
 mod common;
 
+use mmio_types::DmaRegion;
 use ring_types::{Client, Desc, Layout, RingError, Server};
 
 type L = Layout<16, 16, 4096>;
@@ -116,4 +117,55 @@ fn the_sleeping_flag_asks_for_a_signal_only_while_the_consumer_may_block() {
         "requests arrived: do not block"
     );
     assert!(!client.server_sleeping(), "the flag was taken back");
+}
+
+#[test]
+fn a_server_starts_over_for_a_restarted_client_only_with_every_lease_back() {
+    let (fake, a, b) = common::channel(L {});
+    let mut client = Client::<16, 16, 4096>::new(a).unwrap();
+    let mut server = Server::<16, 16, 4096>::new(b).unwrap();
+    for tag in 0..4u16 {
+        let buf = client.alloc().unwrap();
+        let desc = Desc {
+            tag,
+            code: 1,
+            len: 512,
+            arg: 0,
+        };
+        client.submit(desc, buf).unwrap();
+    }
+    let (_, first) = server.take_request().unwrap().unwrap();
+    let (_, second) = server.take_request().unwrap().unwrap();
+    // The client's life ends here, with two requests at the "disk".
+    assert_eq!(server.start_over(), Err(RingError::Leased(2)));
+    server.reclaim(first);
+    assert_eq!(server.start_over(), Err(RingError::Leased(1)));
+    server.reclaim(second);
+    // The channel is reset: zeroed, and mapped by the client's new life.
+    let len = L::PAGES * 4096;
+    fake.write(fake.device_addr(), &vec![0u8; len]);
+    server.start_over().unwrap();
+    let mut client = Client::<16, 16, 4096>::new(DmaRegion::new(fake.peer_token())).unwrap();
+    for round in 0..3u16 {
+        for tag in 0..16u16 {
+            let buf = client.alloc().expect("every buffer is free again");
+            let desc = Desc {
+                tag,
+                code: 1,
+                len: 512,
+                arg: u64::from(round),
+            };
+            client.submit(desc, buf).unwrap();
+        }
+        let mut n = 0;
+        while let Some((desc, lease)) = server.take_request().unwrap() {
+            assert_eq!(desc.arg, u64::from(round), "nothing of the old life");
+            server.complete(lease, Desc { code: 0, ..desc }).unwrap();
+            n += 1;
+        }
+        assert_eq!(n, 16);
+        while let Some((_, buf)) = client.poll().unwrap() {
+            client.release(buf).unwrap();
+        }
+    }
 }

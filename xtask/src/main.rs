@@ -9,6 +9,7 @@ mod markers;
 mod matrix;
 mod netbench;
 mod qemu;
+mod reclaim;
 mod rtc;
 mod setup;
 mod system;
@@ -80,8 +81,9 @@ enum Cmd {
         instructions_only: bool,
         /// Only one part, its raw figures with no comparison or targets:
         /// `blk` (blk-bench and the virtio-drivers baseline), `ring` (the
-        /// client path through blkd) or `net` (netd from the host).
-        #[arg(long, value_parser = ["blk", "ring", "net"])]
+        /// client path through blkd), `net` (netd from the host) or `kill`
+        /// (a blkd client restarted 1000 times mid-stream).
+        #[arg(long, value_parser = ["blk", "ring", "net", "kill"])]
         only: Option<String>,
     },
     /// Clippy with -D warnings for the host crates and the riscv64 crates.

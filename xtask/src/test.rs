@@ -239,6 +239,26 @@ fn selftest(
         &format!("{}blk client image check", tag_of(transport)),
         client.is_ok(),
     );
+    // Every client of blkd that ended (blk-victim's 20 restarts and its
+    // kill) gave back every buffer it had at the disk, and some had
+    // requests there.
+    let reclaims = crate::reclaim::count(&run.lines);
+    let reclaimed = reclaims.ends >= 21 && reclaims.at_disk > 0 && reclaims.leaked() == 0;
+    println!(
+        "{:<8} blk reclaim check ({} client end(s) noticed by blkd, {} request(s) at the disk, \
+         {} came back)",
+        if reclaimed { "ok" } else { "FAILED" },
+        reclaims.ends,
+        reclaims.at_disk,
+        reclaims.came_back
+    );
+    tally.record(
+        &format!(
+            "{}blk reclaim check (every buffer of an ended client came back)",
+            tag_of(transport)
+        ),
+        reclaimed,
+    );
     // The RTC's reading against the host's clock around the run.
     let (tag, report) = match rtc::check(&run.lines, before, after) {
         Ok(r) => ("ok", r),

@@ -3,9 +3,12 @@
 //! channel's device-reachable memory (the disk reads into them and writes
 //! from them directly). Prints each marker only after checking the data:
 //! it writes [`CLIENT_SECTORS`] sectors (which xtask checks in the image
-//! after the run), reads them back, and reads known sectors; then kills
-//! `blk-victim` mid-stream and checks that blkd still serves it; then
-//! kills blkd and checks that its next request gets an error, not a hang.
+//! after the run), reads them back, and reads known sectors; then
+//! restarts `blk-victim` mid-stream 20 times and checks that blkd serves
+//! each new life (blkd resets their channel only once every buffer of the old life
+//! came back), kills it mid-stream and checks that blkd still serves
+//! blk-client; then kills blkd and checks that its next request gets an
+//! error, not a hang.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
@@ -27,10 +30,14 @@ const KICK_INTERVAL: u64 = 1_000_000;
 /// Task-control capabilities over blk-victim and blkd.
 const VICTIM_SLOT: usize = 2;
 const BLKD_SLOT: usize = 3;
-/// A notification bit nothing raises here.
-const IDLE_BIT: u32 = 63;
-/// How long blk-victim streams before it is killed: 10 ms.
-const VICTIM_RUN: u64 = 100_000;
+/// The channel to blk-victim, which signals on it once its reads stream.
+const CONTROL_SLOT: usize = 4;
+/// The bit blk-victim's signal raises here.
+const CONTROL_BIT: u32 = 2;
+/// Restarts of blk-victim: enough that some find requests of it at the
+/// disk (about two in five do), which blkd must get back before it resets
+/// the channel.
+const RESTARTS: u32 = 20;
 /// Requests in flight at once (the ring's size).
 const DEPTH: usize = 16;
 /// Bytes per request.
@@ -64,6 +71,8 @@ fn run() -> Result<(), &'static str> {
     let token = sys::channel_map(CHANNEL_SLOT).map_err(|_| "mapping the channel to blkd")?;
     let mut client =
         BlkClient::new(DmaRegion::new(token)).map_err(|_| "the channel is too small")?;
+    let token = sys::channel_map(CONTROL_SLOT).map_err(|_| "mapping the control channel")?;
+    let mut control = DmaRegion::new(token);
 
     // Times blkd was signalled again after 100 ms without an answer.
     let mut kicks = 0u32;
@@ -112,14 +121,34 @@ fn run() -> Result<(), &'static str> {
     println!("blk-client: blkd was signalled again after 100 ms of silence {kicks} time(s)");
     println!("SELFTEST: blk client ok");
 
-    // blk-victim streams reads; end it mid-stream, then check blkd
-    // still serves. First 10 ms off the processor (waiting on a bit nothing
-    // raises), so that blk-victim and blkd run and the kill lands while
-    // blk-victim's reads are at the disk, not between two rounds.
-    match sys::wait(1 << IDLE_BIT, sys::time().saturating_add(VICTIM_RUN)) {
-        Err(SysError::TimedOut) => {}
-        _ => return Err("the idle wait did not time out"),
+    // blk-victim streams reads: restart it mid-stream, RESTARTS times.
+    // blkd resets their channel only once every buffer of the old life
+    // came back, and only then does the new life stream and say so.
+    for n in 0..RESTARTS {
+        streaming(&mut control)?;
+        sys::task_restart(VICTIM_SLOT).map_err(|_| "restarting blk-victim")?;
+        // The kernel raised the control bit for the end and the restart;
+        // only the new life's report counts.
+        let _ = sys::poll(1 << CONTROL_BIT);
+        sys::channel_reset(CONTROL_SLOT).map_err(|_| "resetting the control channel")?;
+        if n > 0 {
+            continue;
+        }
+        match sys::channel_reset(CONTROL_SLOT) {
+            Err(SysError::NotRestarted) => println!("SELFTEST: channel reset deny live peer ok"),
+            _ => return Err("a second reset of a live peer's channel was not NotRestarted"),
+        }
+        match sys::task_restart(BLKD_SLOT) {
+            Err(SysError::InvalidArgument) => println!("SELFTEST: restart deny device driver ok"),
+            _ => return Err("restarting blkd, which holds a device, was not InvalidArgument"),
+        }
     }
+    streaming(&mut control)?;
+    println!(
+        "blk-client: restarted blk-victim {RESTARTS} times mid-stream; every new life streamed"
+    );
+    println!("SELFTEST: blk client restart ok");
+    // Then end it mid-stream for good, and check that blkd still serves.
     sys::task_kill(VICTIM_SLOT).map_err(|_| "killing blk-victim")?;
     read_back(&mut client, &mut kicks)?;
     println!("SELFTEST: blk served after kill ok");
@@ -151,6 +180,12 @@ fn run() -> Result<(), &'static str> {
     println!("blk-client: blkd ended; the next request got PeerEnded");
     println!("SELFTEST: blk server killed, client error ok");
     Ok(())
+}
+
+/// Waits until blk-victim reports that its reads stream.
+fn streaming(control: &mut DmaRegion) -> Result<(), &'static str> {
+    let deadline = sys::time().saturating_add(ANSWER_TIMEOUT);
+    blk_victim::await_streaming(control, CONTROL_SLOT, CONTROL_BIT, deadline)
 }
 
 /// Signals blkd if it said it may be asleep.

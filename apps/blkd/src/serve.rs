@@ -36,7 +36,8 @@ enum State {
         /// Requests it had at the disk when its end was noticed.
         in_flight: usize,
     },
-    /// Ended, and every buffer of it came back.
+    /// Ended, and every buffer of it came back. If the client is
+    /// restarted, blkd resets the channel and serves the new life.
     Closed,
 }
 
@@ -67,6 +68,8 @@ struct Seen {
     dropped_at: Option<u64>,
     /// The hostile-client marker was printed.
     dropped_reported: bool,
+    /// The marker of a killed client's buffers coming back was printed.
+    reclaimed_reported: bool,
 }
 
 /// Maps every client channel that exists and serves until killed.
@@ -177,13 +180,12 @@ pub fn serve<T: BlkTransport>(blk: &mut Blk<T>, interrupts: bool) -> Result<(), 
                 if let State::Ended { in_flight } = conn.state
                     && conn.server.leased() == 0
                 {
-                    conn.state = State::Closed;
                     println!(
                         "blkd: {} ended with {in_flight} request(s) at the disk; all {in_flight} \
                          buffer(s) came back",
                         conn.name
                     );
-                    println!("SELFTEST: blk client kill reclaimed ok");
+                    close(conn, &mut seen);
                 }
             }
         }
@@ -199,7 +201,7 @@ pub fn serve<T: BlkTransport>(blk: &mut Blk<T>, interrupts: bool) -> Result<(), 
             if conn.posted && conn.state == State::Live {
                 conn.posted = false;
                 if conn.server.client_sleeping() {
-                    signal(conn);
+                    signal(conn, &mut seen);
                 }
             }
         }
@@ -223,14 +225,25 @@ pub fn serve<T: BlkTransport>(blk: &mut Blk<T>, interrupts: bool) -> Result<(), 
                 }
             }
         }
+        // A closed client's bit is raised by the kernel when the client is
+        // restarted: blkd then resets its channel.
+        for conn in conns.iter().flatten() {
+            if conn.state == State::Closed {
+                mask |= 1 << conn.bit;
+            }
+        }
         if !work {
             let raised = sleep(blk, interrupts, mask, count)?;
             // A channel bit without a request may be the kernel telling
-            // of the client's end: probe it.
+            // of the client's end (probe it) or of its new life.
             for conn in conns.iter_mut().flatten() {
                 let quiet = conn.server.prepare_sleep().unwrap_or(false);
-                if conn.state == State::Live && raised & (1 << conn.bit) != 0 && quiet {
-                    signal(conn);
+                let bit = raised & (1 << conn.bit) != 0;
+                if conn.state == State::Live && bit && quiet {
+                    signal(conn, &mut seen);
+                }
+                if conn.state == State::Closed && bit {
+                    reset(conn);
                 }
             }
         }
@@ -280,7 +293,7 @@ fn drop_conn(conn: &mut Conn, e: RingError, seen: &mut Seen) {
 }
 
 /// Signals a client; if it has ended, stops serving it.
-fn signal(conn: &mut Conn) {
+fn signal(conn: &mut Conn, seen: &mut Seen) {
     match sys::channel_signal(conn.slot) {
         Ok(()) => {}
         Err(SysError::PeerEnded) => {
@@ -289,16 +302,42 @@ fn signal(conn: &mut Conn) {
                 "blkd: {} ended with {in_flight} request(s) at the disk",
                 conn.name
             );
-            conn.state = if in_flight == 0 {
-                State::Closed
-            } else {
-                State::Ended { in_flight }
-            };
+            conn.state = State::Ended { in_flight };
             if in_flight == 0 {
-                println!("SELFTEST: blk client kill reclaimed ok");
+                close(conn, seen);
             }
         }
         Err(_) => conn.state = State::Dropped,
+    }
+}
+
+/// Every buffer of an ended client came back: it is closed, and if it was
+/// restarted meanwhile, its channel is reset at once.
+fn close(conn: &mut Conn, seen: &mut Seen) {
+    conn.state = State::Closed;
+    if !seen.reclaimed_reported {
+        seen.reclaimed_reported = true;
+        println!("SELFTEST: blk client kill reclaimed ok");
+    }
+    reset(conn);
+}
+
+/// A closed client may have been restarted: reset its channel (the kernel
+/// zeroes it and gives the client its end back) and serve it again from a
+/// fresh ring. Until it is restarted, the kernel refuses (`PeerEnded`) and
+/// the client stays closed.
+fn reset(conn: &mut Conn) {
+    if conn.server.start_over().is_err() {
+        return;
+    }
+    match sys::channel_reset(conn.slot) {
+        Ok(()) => {
+            conn.state = State::Live;
+            conn.posted = false;
+            println!("blkd: {} restarted; its channel is reset", conn.name);
+        }
+        Err(SysError::PeerEnded) => {}
+        Err(e) => println!("blkd: resetting the channel of {} failed: {e}", conn.name),
     }
 }
 

@@ -91,6 +91,8 @@ pub fn kmain(
         }
         k.tasks[i] = load_task(k, spec);
     }
+    k.specs = specs;
+    k.channel_specs = channels;
     grant_devices(k, specs);
     grant_controls(k, specs);
     create_channels(k, channels);
@@ -342,22 +344,30 @@ fn load_task(k: &mut Kernel, spec: &'static TaskSpec) -> Option<Task> {
         k.boot_failures += 1;
         return None;
     }
-    let kpt = k.kernel_pt?;
-    let mut space = match AddressSpace::new(&mut k.mem, &kpt) {
-        Ok(s) => s,
+    match instantiate(k, spec, &program) {
+        Ok(task) => Some(task),
         Err(e) => {
             kprintln!("neuron: cannot create task {}: {e}", spec.name);
             k.boot_failures += 1;
-            return None;
+            None
         }
-    };
-    if let Err(e) = space.load(&mut k.mem, &program, spec.elf) {
-        kprintln!("neuron: cannot load task {}: {e}", spec.name);
-        space.destroy(&mut k.mem);
-        k.boot_failures += 1;
-        return None;
     }
-    Some(Task {
+}
+
+/// A new task running `program` (parsed from `spec.elf`): its address
+/// space loaded, no capabilities yet.
+fn instantiate(
+    k: &mut Kernel,
+    spec: &'static TaskSpec,
+    program: &elf::Program,
+) -> Result<Task, nexus_abi::SysError> {
+    let kpt = k.kernel_pt.ok_or(nexus_abi::SysError::OutOfMemory)?;
+    let mut space = AddressSpace::new(&mut k.mem, &kpt)?;
+    if let Err(e) = space.load(&mut k.mem, program, spec.elf) {
+        space.destroy(&mut k.mem);
+        return Err(e);
+    }
+    Ok(Task {
         name: spec.name,
         caps: CapTable::new(),
         space: Some(space),
@@ -368,6 +378,77 @@ fn load_task(k: &mut Kernel, spec: &'static TaskSpec) -> Option<Task> {
         notify: Default::default(),
     })
 }
+
+/// A new life for task `ti` (`task_restart`), its old one already ended:
+/// its program loaded afresh, its task-control capabilities minted again,
+/// and its channel ends back, waiting for their peers' `channel_reset`
+/// (each live peer's bit is raised). Copies its old life transferred are
+/// revoked. Tasks with device grants or DMA memory are not restarted
+/// (`InvalidArgument`): their devices were stopped with them.
+pub(super) fn restart_task(k: &mut Kernel, ti: usize) -> Result<(), nexus_abi::SysError> {
+    use nexus_abi::SysError;
+    let spec = restartable(k, ti)?;
+    let program = elf::parse(spec.elf).map_err(|_| SysError::InvalidArgument)?;
+    crate::transfer::revoke_copies(&mut k.tasks, &mut k.mem, ti, u64::MAX);
+    let mut task = instantiate(k, spec, &program)?;
+    for c in spec.controls {
+        let cap = Cap::minted(Object::TaskControl { task: c.task }, CapRights::WRITE);
+        task.caps.install(c.slot, cap)?;
+    }
+    let tasks = &mut k.tasks;
+    k.channels.restart_task(ti, |peer, bits| {
+        if let Some(t) = tasks.get_mut(peer).and_then(Option::as_mut)
+            && !t.state.has_ended()
+            && let Some(ready) = t.notify.signal(bits)
+        {
+            t.wake(ready, 0);
+        }
+    });
+    for (ci, cs) in k.channel_specs.iter().enumerate() {
+        let Some(index) = k.channel_of.get(ci).copied().flatten() else {
+            continue;
+        };
+        for (side, end) in cs.ends.iter().enumerate() {
+            if end.task == ti
+                && let Some(c) = k.channels.get(index)
+            {
+                task.caps.install(
+                    end.slot,
+                    Cap::minted(channel_object(index, side, c), CHANNEL_RIGHTS),
+                )?;
+            }
+        }
+    }
+    k.tasks[ti] = Some(task);
+    Ok(())
+}
+
+/// The description of task `ti` if it may be restarted: `InvalidArgument`
+/// for a task with device grants or DMA memory, `TaskEnded` for one the
+/// description does not hold.
+pub(super) fn restartable(k: &Kernel, ti: usize) -> Result<&'static TaskSpec, nexus_abi::SysError> {
+    let spec = k.specs.get(ti).ok_or(nexus_abi::SysError::TaskEnded)?;
+    if !spec.grants.is_empty() || spec.dma_pages > 0 {
+        return Err(nexus_abi::SysError::InvalidArgument);
+    }
+    Ok(spec)
+}
+
+/// What a channel capability for side `side` of channel `index` names.
+fn channel_object(index: usize, side: usize, c: &crate::channel::Channel) -> Object {
+    Object::Channel {
+        index: index as u16,
+        side: side as u8,
+        base: c.base,
+        pages: c.pages as u32,
+        dma: c.dma,
+    }
+}
+
+/// The rights of a channel capability.
+const CHANNEL_RIGHTS: CapRights = CapRights::READ
+    .union(CapRights::WRITE)
+    .union(CapRights::MAP);
 
 /// Binds the device's interrupt to bit `irq.bit` of task `ti` and mints the
 /// irq capability into `irq.slot`. Without an interrupt controller nothing
@@ -426,7 +507,7 @@ fn grant_irq(k: &mut Kernel, ti: usize, name: &str, irq: IrqGrant, dev_irq: Opti
 /// capability into each end's slot. A channel whose ends are not both
 /// loaded, or that cannot be made, is a boot failure and is not made.
 fn create_channels(k: &mut Kernel, channels: &'static [ChannelSpec]) {
-    for spec in channels {
+    for (ci, spec) in channels.iter().enumerate() {
         let loaded =
             |e: &crate::system::ChannelEnd| k.tasks.get(e.task).is_some_and(Option::is_some);
         if !spec.ends.iter().all(loaded) {
@@ -456,19 +537,21 @@ fn create_channels(k: &mut Kernel, channels: &'static [ChannelSpec]) {
                 continue;
             }
         };
-        let rights = CapRights::READ | CapRights::WRITE | CapRights::MAP;
+        if let Some(of) = k.channel_of.get_mut(ci) {
+            *of = Some(index);
+        }
+        let Some(&c) = k.channels.get(index) else {
+            continue;
+        };
         for (side, end) in spec.ends.iter().enumerate() {
-            let object = Object::Channel {
-                index: index as u16,
-                side: side as u8,
-                base,
-                pages: spec.pages as u32,
-                dma: spec.dma,
-            };
+            let object = channel_object(index, side, &c);
             let Some(task) = k.tasks[end.task].as_mut() else {
                 continue;
             };
-            match task.caps.install(end.slot, Cap::minted(object, rights)) {
+            match task
+                .caps
+                .install(end.slot, Cap::minted(object, CHANNEL_RIGHTS))
+            {
                 Ok(()) => kprintln!(
                     "neuron: channel {} ({} pages{}) to {} in slot {} (bit {})",
                     spec.name,

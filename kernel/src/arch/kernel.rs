@@ -3,12 +3,13 @@
 use core::cell::UnsafeCell;
 
 use crate::cap::Object;
-use crate::channel::ChannelTable;
+use crate::channel::{ChannelTable, MAX_CHANNELS};
 use crate::device::DeviceTable;
 use crate::mem::Memory;
 use crate::notify::{Claimed, IrqTable};
 use crate::pagetable::PageTable;
 use crate::pci::Functions;
+use crate::system::{ChannelSpec, TaskSpec};
 use crate::task::{
     Expect, MAX_TASKS, State, Task, TrapFrame, Verdict, next_runnable, timer_needs_programming,
     verdict,
@@ -54,6 +55,12 @@ pub struct Kernel {
     pub ecam: Option<Ecam>,
     /// The channels between tasks.
     pub channels: ChannelTable,
+    /// The system description's programs (a restart loads one again).
+    pub specs: &'static [TaskSpec],
+    /// The system description's channels.
+    pub channel_specs: &'static [ChannelSpec],
+    /// For each declared channel, its index in `channels` (`None`: not made).
+    pub channel_of: [Option<usize>; MAX_CHANNELS],
 }
 
 /// Where the trap entry goes after the handler (returned in `a0`/`a1`).
@@ -100,6 +107,9 @@ static KERNEL: Global = Global(UnsafeCell::new(Kernel {
     pci: Functions::new(),
     ecam: None,
     channels: ChannelTable::new(),
+    specs: &[],
+    channel_specs: &[],
+    channel_of: [None; MAX_CHANNELS],
 }));
 
 /// The kernel state.
@@ -115,8 +125,15 @@ pub unsafe fn kernel() -> &'static mut Kernel {
 }
 
 impl Kernel {
-    /// Ends task `i` with `state` and frees its memory.
+    /// Ends task `i` with `state` and frees its memory, then judges the
+    /// system.
     pub fn end_task(&mut self, i: usize, state: State) {
+        self.release_task(i, state);
+        self.judge();
+    }
+
+    /// Ends task `i` with `state` and frees its memory.
+    fn release_task(&mut self, i: usize, state: State) {
         let Some(task) = self.tasks[i].as_mut() else {
             return;
         };
@@ -176,7 +193,6 @@ impl Kernel {
             },
             |base, pages| mem.free_frames(base, pages),
         );
-        self.judge();
     }
 
     /// Judges the system (after boot and whenever a task ends): a mismatch
@@ -388,6 +404,47 @@ impl Kernel {
         } else {
             self.enter_current(saved)
         }
+    }
+
+    /// `task_restart` by the current task of task `target`: ends it if it
+    /// runs, starts it again ([`super::boot::restart_task`]) and answers
+    /// the caller. A task does not restart itself (`InvalidArgument`); one
+    /// that never ran (refused at boot) is `TaskEnded`.
+    pub fn restart(&mut self, target: usize, saved: *mut TrapFrame) -> Next {
+        let me = self.current;
+        let caller = self.tasks[me].as_ref().map_or("?", |t| t.name);
+        let old = self
+            .tasks
+            .get(target)
+            .and_then(Option::as_ref)
+            .map(|t| (t.name, t.state));
+        let allowed = super::boot::restartable(self, target).map(drop);
+        let result = match old {
+            _ if target == me => Err(nexus_abi::SysError::InvalidArgument),
+            None => Err(nexus_abi::SysError::TaskEnded),
+            Some(_) if allowed.is_err() => allowed,
+            Some((name, state)) if !state.has_ended() => {
+                let waiting = if state == State::Blocked {
+                    " while waiting"
+                } else {
+                    ""
+                };
+                kprintln!("neuron: task {name} killed by {caller}{waiting}, to restart");
+                self.release_task(target, State::Killed);
+                Ok(())
+            }
+            Some(_) => Ok(()),
+        };
+        let result = result.and_then(|()| super::boot::restart_task(self, target));
+        if let (Ok(()), Some((name, _))) = (result, old) {
+            kprintln!("neuron: task {name} restarted by {caller}");
+        }
+        if let Some(t) = self.tasks[me].as_mut() {
+            crate::syscall::reply(t, result.map(|()| [0; 3]));
+        }
+        // A restart that failed after the old life ended leaves it ended.
+        self.judge();
+        self.enter_current(saved)
     }
 
     /// `channel_signal` by the current task succeeded: raise `bits` in task

@@ -62,6 +62,12 @@ impl Memory for PhysMemory {
         Some(pa)
     }
 
+    fn zero_frames(&mut self, pa: usize, n: usize) {
+        // SAFETY: callers pass frames they hold (a channel's), identity-mapped
+        // read-write for the kernel; the holders' mappings see zeroes next.
+        unsafe { core::ptr::write_bytes(pa as *mut u8, 0, n * 4096) };
+    }
+
     fn free_frames(&mut self, pa: usize, n: usize) {
         let first = (pa - self.ram_base) / 4096;
         if self.frames.free(first, n).is_err() {

@@ -73,7 +73,7 @@ extern "C" fn neuron_user_trap_slow(
             irqs: &mut k.irqs,
             devices: &k.devices,
             pci: &k.pci,
-            channels: &k.channels,
+            channels: &mut k.channels,
         };
         let args = [a0, a1, a2, a3, a4, a5];
         return match dispatch(task, &mut k.mem, &mut out, &mut env, nr, args) {
@@ -90,6 +90,7 @@ extern "C" fn neuron_user_trap_slow(
                 Next::same(saved)
             }
             Action::Kill(target) => k.kill(target, saved),
+            Action::Restart(target) => k.restart(target, saved),
             Action::Signal { task, bits } => k.signal(task, bits, saved),
             Action::Transfer {
                 peer,
