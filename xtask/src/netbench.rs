@@ -14,6 +14,11 @@
 //!   through netd's relay and a channel) over the same for netd answering
 //!   itself (UDP 7), both from `instret` on the status page, the page's own
 //!   cost subtracted.
+//! - `net_client_busy_ratio` (and its two counts): the same without the
+//!   time netd slept until its interrupt (`netd asleep:` on the status
+//!   page). Under `-icount` QEMU's `instret` is its virtual clock, which
+//!   also moves while the guest waits for the host; these counts leave
+//!   most of that waiting out.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -37,6 +42,9 @@ const ICOUNT_DATAGRAMS: u64 = 200;
 /// Datagrams echoed for each whole-system count (many, so that what the
 /// two status-page reads around them cost varies little per datagram).
 const SYSTEM_DATAGRAMS: u64 = 1000;
+/// Windows of each kind (netd answering, the task answering), alternating;
+/// the figures are their medians.
+const SYSTEM_WINDOWS: usize = 5;
 /// How long the system may take to come up.
 const BOOT_TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -135,10 +143,53 @@ fn udp_cost(http_port: u16) -> Result<(u64, u64), String> {
     parse_cost(&page).ok_or_else(|| format!("no udp echo cost on the status page:\n{page}"))
 }
 
-/// The hart's `instret` when `net-services` wrote the status page.
-fn instret(http_port: u16) -> Result<u64, String> {
+/// The hart's `instret` when `net-services` wrote the status page, and
+/// the part of it netd spent asleep until its interrupt (`netd asleep:`).
+fn instret(http_port: u16) -> Result<Reading, String> {
     let page = page(http_port)?;
-    parse_instret(&page).ok_or_else(|| format!("no instret on the status page:\n{page}"))
+    match (parse_instret(&page), parse_asleep(&page)) {
+        (Some(instret), Some(asleep)) => Ok(Reading { instret, asleep }),
+        _ => Err(format!(
+            "no instret or netd asleep on the status page:\n{page}"
+        )),
+    }
+}
+
+/// What one status page says of the clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Reading {
+    /// `instret` (under `-icount`, QEMU's virtual clock).
+    instret: u64,
+    /// Of it, netd's sleeps until its interrupt so far.
+    asleep: u64,
+}
+
+/// What passed between two readings: everything, and everything but
+/// netd's sleeps until its interrupt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Spent {
+    all: u64,
+    busy: u64,
+}
+
+impl Reading {
+    fn since(self, earlier: Reading) -> Spent {
+        let all = self.instret.saturating_sub(earlier.instret);
+        let asleep = self.asleep.saturating_sub(earlier.asleep);
+        Spent {
+            all,
+            busy: all.saturating_sub(asleep),
+        }
+    }
+}
+
+fn parse_asleep(page: &str) -> Option<u64> {
+    page.lines()
+        .find_map(|l| l.strip_prefix("netd asleep: "))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 fn parse_instret(page: &str) -> Option<u64> {
@@ -152,8 +203,8 @@ fn parse_instret(page: &str) -> Option<u64> {
 /// The whole system's instructions per datagram echoed on the forwarded
 /// UDP `port`: `instret` from the status page before and after
 /// [`SYSTEM_DATAGRAMS`] echoes, less what serving one page costs
-/// (`page_cost`).
-fn system_per_packet(http: u16, port: u16, page_cost: u64) -> Result<f64, String> {
+/// (`page_cost`); with and without netd's sleeps until its interrupt.
+fn system_per_packet(http: u16, port: u16, page_cost: Spent) -> Result<(f64, f64), String> {
     let sock = hostcheck::udp_socket(port)?;
     let payload = Noise::new(2).bytes(UDP_BYTES);
     // One round trip first: the path is warm (ARP, the relay's buffers).
@@ -162,22 +213,30 @@ fn system_per_packet(http: u16, port: u16, page_cost: u64) -> Result<f64, String
     for _ in 0..SYSTEM_DATAGRAMS {
         hostcheck::udp_round_trip(&sock, &payload)?;
     }
-    let b = instret(http)?;
-    let spent = (b - a).saturating_sub(page_cost);
-    Ok(spent as f64 / SYSTEM_DATAGRAMS as f64)
+    let spent = instret(http)?.since(a);
+    let per = |v: u64, page: u64| v.saturating_sub(page) as f64 / SYSTEM_DATAGRAMS as f64;
+    Ok((
+        per(spent.all, page_cost.all),
+        per(spent.busy, page_cost.busy),
+    ))
 }
 
-/// What serving the status page costs between two `instret` readings:
-/// the median of three back-to-back pairs.
-fn page_cost(http: u16) -> Result<u64, String> {
-    let mut v = Vec::new();
+/// What serving the status page costs between two readings: the median
+/// of three back-to-back pairs (each of the two counts on its own).
+fn page_cost(http: u16) -> Result<Spent, String> {
+    let (mut all, mut busy) = (Vec::new(), Vec::new());
     for _ in 0..3 {
         let a = instret(http)?;
-        let b = instret(http)?;
-        v.push(b - a);
+        let spent = instret(http)?.since(a);
+        all.push(spent.all);
+        busy.push(spent.busy);
     }
-    v.sort_unstable();
-    Ok(v[1])
+    all.sort_unstable();
+    busy.sort_unstable();
+    Ok(Spent {
+        all: all[1],
+        busy: busy[1],
+    })
 }
 
 fn parse_cost(page: &str) -> Option<(u64, u64)> {
@@ -220,14 +279,24 @@ pub fn instructions(kernel: &Path, disk: &Path) -> Result<Vec<Figure>, String> {
         // Three measurements of each, alternating; the medians.
         let cost = page_cost(fwd.http)?;
         let (mut netd, mut task) = (Vec::new(), Vec::new());
-        for _ in 0..3 {
-            netd.push(system_per_packet(fwd.http, fwd.udp_echo, cost)?);
-            task.push(system_per_packet(fwd.http, fwd.udp_relay, cost)?);
+        let (mut netd_busy, mut task_busy) = (Vec::new(), Vec::new());
+        for _ in 0..SYSTEM_WINDOWS {
+            let (all, busy) = system_per_packet(fwd.http, fwd.udp_echo, cost)?;
+            netd.push(all);
+            netd_busy.push(busy);
+            let (all, busy) = system_per_packet(fwd.http, fwd.udp_relay, cost)?;
+            task.push(all);
+            task_busy.push(busy);
         }
         println!(
             "xtask: whole-system instructions per datagram, netd: {netd:.0?}, udp-echo task: {task:.0?}"
         );
+        println!(
+            "xtask: the same without netd's sleeps until its interrupt, netd: {netd_busy:.0?}, \
+             udp-echo task: {task_busy:.0?}"
+        );
         let (netd, task) = (median(netd), median(task));
+        let (netd_busy, task_busy) = (median(netd_busy), median(task_busy));
         let figure = |name: &str, value: f64, unit: &str| Figure {
             name: name.into(),
             value,
@@ -238,6 +307,17 @@ pub fn instructions(kernel: &Path, disk: &Path) -> Result<Vec<Figure>, String> {
             figure("net_system_instr_per_packet", netd.round(), "instructions"),
             figure("net_client_instr_per_packet", task.round(), "instructions"),
             figure("net_client_instr_ratio", task / netd, "ratio"),
+            figure(
+                "net_system_busy_per_packet",
+                netd_busy.round(),
+                "instructions",
+            ),
+            figure(
+                "net_client_busy_per_packet",
+                task_busy.round(),
+                "instructions",
+            ),
+            figure("net_client_busy_ratio", task_busy / netd_busy, "ratio"),
         ])
     })();
     session.stop(qemu::STOP_GRACE)?;
@@ -256,5 +336,23 @@ mod tests {
         assert_eq!(parse_cost("nothing"), None);
         assert_eq!(parse_instret("a\ninstret: 123456\nb"), Some(123_456));
         assert_eq!(parse_instret("instret: lots"), None);
+        let page = "instret: 1000\nnetd asleep: 300 instret until its interrupt\n";
+        assert_eq!(parse_asleep(page), Some(300));
+        assert_eq!(parse_asleep("netd asleep: x"), None);
+        let a = Reading {
+            instret: 1000,
+            asleep: 300,
+        };
+        let b = Reading {
+            instret: 5000,
+            asleep: 1300,
+        };
+        assert_eq!(
+            b.since(a),
+            Spent {
+                all: 4000,
+                busy: 3000
+            }
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! The TCP/IP stack (smoltcp) on the virtio-net driver, the service netd
 //! answers itself (UDP echo on port 7), and the sockets of the ports that
 //! service tasks answer through channels: UDP 7007 and 7008 (`crate::relay`)
-//! and TCP 7 and 80 (`crate::stream`).
+//! and TCP 7, 80 and 8 (`crate::stream`).
 //!
 //! Everything here is plain code over a [`NetTransport`], so the host tests
 //! drive it through a fake device exactly as the task drives the real one.
@@ -54,11 +54,25 @@ pub const SMALL_ECHO_SOCKETS: usize = 56;
 pub const ECHO_SOCKETS: usize = BIG_ECHO_SOCKETS + SMALL_ECHO_SOCKETS;
 /// TCP connections on the HTTP port at once.
 pub const HTTP_SOCKETS: usize = 8;
-/// The TCP sockets a service task's stream channel serves (`crate::stream`):
-/// the echo port's, then the HTTP port's.
-pub const STREAM_SOCKETS: usize = ECHO_SOCKETS + HTTP_SOCKETS;
-/// The TCP ports of the stream channel.
-pub const STREAM_PORTS: [u16; 2] = [ECHO_PORT, HTTP_PORT];
+/// The port of netd's second stream channel. In the standard system its
+/// client is `stream-garbage`, a hostile task that corrupts its ring, so
+/// that dropping a stream client is tested on the target while the first
+/// channel's services go on.
+pub const SECOND_STREAM_PORT: u16 = 8;
+/// TCP connections on that port at once.
+pub const SECOND_STREAM_SOCKETS: usize = 1;
+/// The TCP sockets the stream channels serve (`crate::stream`): the echo
+/// port's, then the HTTP port's (the first channel's), then the second
+/// channel's.
+pub const STREAM_SOCKETS: usize = ECHO_SOCKETS + HTTP_SOCKETS + SECOND_STREAM_SOCKETS;
+/// Stream channels.
+pub const STREAM_CHANNELS: usize = 2;
+/// The stream sockets of each stream channel, first and end: TCP 7 and 80,
+/// then [`SECOND_STREAM_PORT`].
+pub const STREAM_RANGES: [(usize, usize); STREAM_CHANNELS] = [
+    (0, ECHO_SOCKETS + HTTP_SOCKETS),
+    (ECHO_SOCKETS + HTTP_SOCKETS, STREAM_SOCKETS),
+];
 /// UDP ports whose datagrams service tasks answer through channels
 /// (`crate::relay`): one socket each, owned by netd.
 pub const RELAY_PORTS: [u16; RELAYS] = [7007, 7008];
@@ -80,6 +94,7 @@ const RELAY_BYTES: usize = 8 * 1024;
 pub const ARENA: usize = BIG_ECHO_SOCKETS * 2 * BIG_BUF
     + SMALL_ECHO_SOCKETS * 2 * SMALL_BUF
     + HTTP_SOCKETS * (HTTP_RX + HTTP_TX)
+    + SECOND_STREAM_SOCKETS * 2 * SMALL_BUF
     + 2 * UDP_BYTES
     + RELAYS * 2 * RELAY_BYTES;
 
@@ -176,6 +191,12 @@ pub struct ServiceStats {
     pub udp_cost_instructions: u64,
     /// The datagrams those rounds echoed.
     pub udp_cost_datagrams: u64,
+    /// `instret` that passed in netd's sleeps ended by its device's
+    /// interrupt, from the `wait` to the interrupt
+    /// ([`Netd::note_sleep`]): under `-icount` QEMU's `instret` is its
+    /// virtual clock, which also moves while the hart waits for the host,
+    /// and this is most of that waiting.
+    pub sleep_instret: u64,
 }
 
 /// What the task knows of the system beyond the stack, for its status
@@ -247,7 +268,8 @@ impl<'a, T: NetTransport> Netd<'a, T> {
         let stream = core::array::from_fn(|i| match i {
             _ if i < BIG_ECHO_SOCKETS => tcp_socket(BIG_BUF, BIG_BUF),
             _ if i < ECHO_SOCKETS => tcp_socket(SMALL_BUF, SMALL_BUF),
-            _ => tcp_socket(HTTP_RX, HTTP_TX),
+            _ if i < ECHO_SOCKETS + HTTP_SOCKETS => tcp_socket(HTTP_RX, HTTP_TX),
+            _ => tcp_socket(SMALL_BUF, SMALL_BUF),
         });
         let mut netd = Netd {
             nic,
@@ -397,6 +419,12 @@ impl<'a, T: NetTransport> Netd<'a, T> {
         self.stats.udp_cost_datagrams += datagrams;
     }
 
+    /// Records a sleep that the device's interrupt ended: `instret` from
+    /// the `wait` to the interrupt (the wake stamp).
+    pub fn note_sleep(&mut self, instret: u64) {
+        self.stats.sleep_instret += instret;
+    }
+
     /// How long the task may wait (for a frame) before the next
     /// [`poll`](Self::poll) is due for timers; `None`: only a frame needs it.
     pub fn poll_delay_ms(&mut self, now_ms: u64) -> Option<u64> {
@@ -535,6 +563,11 @@ impl<'a, T: NetTransport> Netd<'a, T> {
         )?;
         writeln!(
             out,
+            "netd asleep: {} instret until its interrupt",
+            s.sleep_instret
+        )?;
+        writeln!(
+            out,
             "udp relays :{} :{} to service tasks: {} datagrams in, {} out, {} dropped",
             RELAY_PORTS[0], RELAY_PORTS[1], s.relay_received, s.relay_sent, s.relay_dropped
         )
@@ -545,7 +578,8 @@ impl<'a, T: NetTransport> Netd<'a, T> {
 pub fn stream_port(i: usize) -> Option<u16> {
     match i {
         _ if i < ECHO_SOCKETS => Some(ECHO_PORT),
-        _ if i < STREAM_SOCKETS => Some(HTTP_PORT),
+        _ if i < ECHO_SOCKETS + HTTP_SOCKETS => Some(HTTP_PORT),
+        _ if i < STREAM_SOCKETS => Some(SECOND_STREAM_PORT),
         _ => None,
     }
 }

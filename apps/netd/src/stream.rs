@@ -28,7 +28,7 @@ use ring_types::stream::{
 use ring_types::{Desc, Lease, RingError};
 use smoltcp::socket::tcp;
 
-use crate::stack::{Netd, STREAM_SOCKETS, SystemInfo, stream_port};
+use crate::stack::{Netd, STREAM_RANGES, STREAM_SOCKETS, SystemInfo, stream_port};
 use nexus_abi::text::Text;
 
 /// Buffers a client can lend at once (the layout's buffer count).
@@ -99,9 +99,13 @@ struct Parked {
 }
 
 /// The stream relay: the channel's server end, the requests it holds, and
-/// the state of every stream socket.
+/// the state of its stream sockets.
 pub struct StreamRelay {
     server: StreamServer,
+    /// Its stream sockets: `first..end` (`stack::STREAM_RANGES`); the
+    /// other entries of `slots` stay idle.
+    first: usize,
+    end: usize,
     parked: [Option<Parked>; PARKED],
     slots: [Slot; STREAM_SOCKETS],
     generations: [u32; STREAM_SOCKETS],
@@ -110,21 +114,26 @@ pub struct StreamRelay {
 }
 
 impl StreamRelay {
-    /// The server end over a mapped channel; every stream socket of
-    /// `netd` starts listening.
+    /// The server end over a mapped channel, for stream channel `channel`
+    /// (`stack::STREAM_RANGES`: 0 serves TCP 7 and 80, 1 the second
+    /// channel's port); its stream sockets start listening.
     pub fn new<T: NetTransport>(
         mem: mmio_types::DmaRegion,
         netd: &mut Netd<'_, T>,
+        channel: usize,
     ) -> Result<StreamRelay, RingError> {
+        let (first, end) = STREAM_RANGES.get(channel).copied().unwrap_or((0, 0));
         let server = StreamServer::new(mem)?;
         let mut slots = [Slot::Idle; STREAM_SOCKETS];
-        for (i, slot) in slots.iter_mut().enumerate() {
+        for (i, slot) in slots.iter_mut().enumerate().take(end).skip(first) {
             if netd.stream_listen(i) {
                 *slot = Slot::Listening;
             }
         }
         Ok(StreamRelay {
             server,
+            first,
+            end,
             parked: [const { None }; PARKED],
             slots,
             generations: [0; STREAM_SOCKETS],
@@ -200,6 +209,9 @@ impl StreamRelay {
     /// and not yet closed.
     fn socket_of(&self, id: ConnId) -> Option<usize> {
         let i = (id.bits() & 0xff) as usize;
+        if !(self.first..self.end).contains(&i) {
+            return None;
+        }
         match self.slots.get(i)? {
             Slot::Open { id: open, reported } if *open == id && *reported => Some(i),
             _ => None,
@@ -296,7 +308,7 @@ impl StreamRelay {
     /// changed.
     fn watch<T: NetTransport>(&mut self, netd: &mut Netd<'_, T>) -> usize {
         let mut changed = 0;
-        for i in 0..STREAM_SOCKETS {
+        for i in self.first..self.end {
             let Some(s) = netd.stream_socket(i) else {
                 continue;
             };
@@ -458,9 +470,17 @@ impl StreamRelay {
     ) -> fmt::Result {
         netd.write_status(out)?;
         let s = self.stats;
+        write!(out, "tcp")?;
+        let mut last = None;
+        for port in (self.first..self.end).filter_map(stream_port) {
+            if last != Some(port) {
+                write!(out, " :{port}")?;
+                last = Some(port);
+            }
+        }
         writeln!(
             out,
-            "tcp :7 :80 relayed to a service task: {} connections ({} open), \
+            " relayed to a service task: {} connections ({} open), \
              {} bytes in, {} out, {} requests refused",
             s.accepted,
             self.open(),
@@ -491,7 +511,7 @@ impl StreamRelay {
     /// connection is aborted and no socket listens any more, every held
     /// buffer is reclaimed, and nothing of the channel is touched again.
     pub fn drop_client<T: NetTransport>(mut self, netd: &mut Netd<'_, T>) {
-        for i in 0..STREAM_SOCKETS {
+        for i in self.first..self.end {
             if let Some(s) = netd.stream_socket(i) {
                 s.abort();
             }

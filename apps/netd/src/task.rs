@@ -7,7 +7,7 @@ use core::fmt::{self, Write};
 use mmio_types::DmaRegion;
 use netd::device::Mac;
 use netd::relay::Relay;
-use netd::stack::{RELAY_PORTS, RELAYS};
+use netd::stack::{RELAY_PORTS, RELAYS, STREAM_CHANNELS};
 use netd::stream::StreamRelay;
 use netd::{Netd, Source, Storage, SystemInfo};
 use nexus_abi::{CapKind, MapProt, SysError, println, sys};
@@ -28,10 +28,14 @@ const IRQ_BIT: u32 = 0;
 /// the bit the service task's signal raises.
 const RELAY_SLOTS: [usize; RELAYS] = [3, 4];
 const RELAY_BITS: [u64; RELAYS] = [1 << 2, 1 << 3];
-/// Where system.toml puts the stream channel (TCP 7 and 80, served by the
-/// task at its other end), and the bit that task's signal raises.
-const STREAM_SLOT: usize = 5;
-const STREAM_BIT: u64 = 1 << 4;
+/// Where system.toml puts the stream channels (`stack::STREAM_RANGES`: TCP
+/// 7 and 80, served by the task at the first one's other end, then the
+/// second channel's port), and the bits their tasks' signals raise.
+const STREAM_SLOTS: [usize; STREAM_CHANNELS] = [5, 6];
+const STREAM_BITS: [u64; STREAM_CHANNELS] = [1 << 4, 1 << 5];
+/// What each stream channel serves, for netd's reports (the ports of
+/// `stack::STREAM_RANGES`), and the verb that goes with it.
+const STREAM_NAMES: [(&str, &str); STREAM_CHANNELS] = [("tcp :7 and :80", "are"), ("tcp :8", "is")];
 /// Pages of the receive queue and its buffers.
 const RX_PAGES: usize = 8;
 /// Pages of the transmit queue and its buffers.
@@ -133,31 +137,33 @@ fn serve<T: NetTransport>(transport: T) -> Result<core::convert::Infallible, &'s
             }
         }
     });
-    let mut stream = match sys::channel_map(STREAM_SLOT) {
-        Ok(token) => match StreamRelay::new(DmaRegion::new(token), &mut netd) {
+    let mut streams: [Option<StreamRelay>; STREAM_CHANNELS] = core::array::from_fn(|i| {
+        let token = sys::channel_map(STREAM_SLOTS[i]).ok()?;
+        match StreamRelay::new(DmaRegion::new(token), &mut netd, i) {
             Ok(r) => {
+                let (name, verb) = STREAM_NAMES[i];
                 println!(
-                    "netd: tcp :7 and :80 are served by the task at the other end of slot {STREAM_SLOT}"
+                    "netd: {name} {verb} served by the task at the other end of slot {}",
+                    STREAM_SLOTS[i]
                 );
                 Some(r)
             }
             Err(_) => {
-                println!("netd: the channel in slot {STREAM_SLOT} is too small");
+                println!("netd: the channel in slot {} is too small", STREAM_SLOTS[i]);
                 None
             }
-        },
-        Err(_) => None,
-    };
+        }
+    });
     let mut leased = false;
     let mut serving = false;
     // Whether the last sleep was ended by relay clients alone: then no
     // frame arrived and no timer is due, and the round serves the relays
     // without a pass of the stack over every socket.
     let mut only_relays = false;
-    // Whether the stream relay's client signalled in that sleep. A round
+    // Whether a stream relay's client signalled in that sleep. A round
     // woken by datagram relays alone took in no frame and ran no timer, so
-    // no TCP socket changed: unless the stream's client asked for
-    // something, its relay has nothing to look at. (The relays send by
+    // no TCP socket changed: unless a stream client asked for
+    // something, the stream relays have nothing to look at. (The relays send by
     // egress passes alone; a frame that arrives meanwhile raises the
     // device's interrupt, and the next round is a whole one.)
     let mut stream_signalled = false;
@@ -197,7 +203,7 @@ fn serve<T: NetTransport>(transport: T) -> Result<core::convert::Infallible, &'s
                 println!(
                     "netd: serving udp echo :7 at {}; tcp :7 and :80 {}",
                     a.cidr.address(),
-                    if stream.is_some() {
+                    if streams[0].is_some() {
                         "through a service task"
                     } else {
                         "closed (no service task)"
@@ -218,15 +224,19 @@ fn serve<T: NetTransport>(transport: T) -> Result<core::convert::Infallible, &'s
         serve_relays(&mut netd, &mut relays);
         // Stream work can leave bytes for parked receives in the sockets
         // (the flush takes frames in too): another round before sleeping.
-        let streamed = stream_round && serve_stream(&mut netd, &mut stream);
+        let streamed = stream_round && serve_streams(&mut netd, &mut streams);
         if !events.busy && !streamed {
-            if may_sleep(&mut relays, &mut stream) {
+            if may_sleep(&mut relays, &mut streams) {
                 let others = relays
                     .iter()
                     .zip(RELAY_BITS)
                     .filter(|(r, _)| r.is_some())
                     .fold(0, |m, (_, b)| m | b)
-                    | stream.as_ref().map_or(0, |_| STREAM_BIT);
+                    | streams
+                        .iter()
+                        .zip(STREAM_BITS)
+                        .filter(|(s, _)| s.is_some())
+                        .fold(0, |m, (_, b)| m | b);
                 let woke = if interrupts {
                     sleep(&mut netd, others).unwrap_or_else(|e| {
                         println!("netd: {e}; polling from now on");
@@ -237,14 +247,14 @@ fn serve<T: NetTransport>(transport: T) -> Result<core::convert::Infallible, &'s
                     idle(&mut netd, others)
                 };
                 only_relays = woke.relays != 0 && !woke.other;
-                stream_signalled = woke.relays & STREAM_BIT != 0;
+                stream_signalled = STREAM_BITS.iter().any(|&b| woke.relays & b != 0);
             }
             // Awake (or not asleep after all): the clients need not signal.
             for r in relays.iter_mut().flatten() {
                 // A corrupted flag shows at the next round's serve.
                 let _ = r.woke();
             }
-            if let Some(r) = stream.as_mut() {
+            for r in streams.iter_mut().flatten() {
                 let _ = r.woke();
             }
         }
@@ -313,13 +323,26 @@ fn serve_relay<T: NetTransport>(
     }
 }
 
-/// One round of the stream relay: its client's requests, new connections
+/// One round of every stream relay; whether one did any work.
+fn serve_streams<T: NetTransport>(
+    netd: &mut Netd<'_, Net<T>>,
+    streams: &mut [Option<StreamRelay>; STREAM_CHANNELS],
+) -> bool {
+    let mut work = false;
+    for (i, stream) in streams.iter_mut().enumerate() {
+        work |= serve_stream(netd, stream, i);
+    }
+    work
+}
+
+/// One round of stream relay `i`: its client's requests, new connections
 /// and the bytes for its buffers. A client that corrupted its ring, or
-/// that ended, is dropped: its connections are aborted and TCP 7 and 80
-/// no longer listen. Whether it did any work.
+/// that ended, is dropped: its connections are aborted and its ports no
+/// longer listen. Whether it did any work.
 fn serve_stream<T: NetTransport>(
     netd: &mut Netd<'_, Net<T>>,
     stream: &mut Option<StreamRelay>,
+    i: usize,
 ) -> bool {
     let Some(relay) = stream else {
         return false;
@@ -330,7 +353,7 @@ fn serve_stream<T: NetTransport>(
                 netd.flush(now_ms());
             }
             let failure = match served.wake_client && relay.client_sleeping() {
-                true => match sys::channel_signal(STREAM_SLOT) {
+                true => match sys::channel_signal(STREAM_SLOTS[i]) {
                     Ok(()) => None,
                     Err(SysError::PeerEnded) => Some("it ended"),
                     Err(_) => Some("channel_signal failed"),
@@ -342,7 +365,7 @@ fn serve_stream<T: NetTransport>(
         Err(e) => (true, Some(ring_fault(e))),
     };
     if let Some(why) = failure {
-        println!("netd: dropped the client of tcp :7 and :80: {why}");
+        println!("netd: dropped the client of {}: {why}", STREAM_NAMES[i].0);
         if let Some(r) = stream.take() {
             r.drop_client(netd);
             netd.flush(now_ms());
@@ -353,14 +376,18 @@ fn serve_stream<T: NetTransport>(
 
 /// Before sleeping: every relay says it may sleep (none has requests
 /// waiting); false if one has, so the next round serves them.
-fn may_sleep(relays: &mut [Option<Relay>; RELAYS], stream: &mut Option<StreamRelay>) -> bool {
+fn may_sleep(
+    relays: &mut [Option<Relay>; RELAYS],
+    streams: &mut [Option<StreamRelay>; STREAM_CHANNELS],
+) -> bool {
     relays
         .iter_mut()
         .flatten()
         .all(|r| r.prepare_sleep().unwrap_or(false))
-        && stream
-            .as_mut()
-            .is_none_or(|r| r.prepare_sleep().unwrap_or(false))
+        && streams
+            .iter_mut()
+            .flatten()
+            .all(|r| r.prepare_sleep().unwrap_or(false))
 }
 
 /// What a ring error says about the client.
@@ -433,13 +460,18 @@ fn sleep<T: NetTransport>(netd: &mut Netd<'_, Net<T>>, others: u64) -> Result<Wo
     if due == 0 {
         return Ok(Woke::default());
     }
+    let before = sys::instret();
     match netd
         .nic_mut()
         .driver_mut()
         .wait_interrupt_also(others, now + due)
     {
         Ok((Some(pending), bits)) => {
+            let stamp = pending.stamp();
             pending.acknowledge().rearm()?;
+            if stamp != 0 {
+                netd.note_sleep(stamp.saturating_sub(before));
+            }
             Ok(Woke {
                 relays: bits,
                 other: true,

@@ -3,7 +3,8 @@
 //! that name nothing), malformed requests are refused one by one, sends
 //! are queued in part when the socket has little room and held when it has
 //! none, and a client that corrupts its ring is dropped while netd serves
-//! on.
+//! on; a client of the second stream channel (TCP 8) names only its own
+//! connections, and its drop leaves the first channel's services running.
 
 #[path = "../../../drivers/virtio/tests/common/mod.rs"]
 mod common;
@@ -32,7 +33,21 @@ impl Hand {
     fn new() -> Hand {
         let mut lab = Lab::without_services();
         let (fake, a, b) = channel(StreamLayout::PAGES);
-        let relay = StreamRelay::new(a, &mut lab.netd).unwrap();
+        let relay = StreamRelay::new(a, &mut lab.netd, 0).unwrap();
+        Hand {
+            lab,
+            relay,
+            client: StreamClient::new(b).unwrap(),
+            fake,
+        }
+    }
+
+    /// The hand-driven client on netd's second stream channel (TCP 8),
+    /// while the services serve the first (TCP 7 and 80).
+    fn second() -> Hand {
+        let mut lab = Lab::new();
+        let (fake, a, b) = channel(StreamLayout::PAGES);
+        let relay = StreamRelay::new(a, &mut lab.netd, 1).unwrap();
         Hand {
             lab,
             relay,
@@ -304,6 +319,51 @@ fn a_client_that_corrupts_its_ring_is_dropped_and_netd_serves_on() {
     // netd's own services go on.
     assert_eq!(
         lab.udp_echo(b"still here", 48_002).as_deref(),
+        Some(&b"still here"[..])
+    );
+}
+
+#[test]
+fn a_second_stream_channel_serves_its_port_and_its_drop_spares_the_first() {
+    let mut hand = Hand::second();
+    // A connection to TCP 8 is reported to the second channel's client, on
+    // its port.
+    let (peer, id) = hand.accept(8, 49_001);
+    hand.submit(1, OP_RECV, 0, id.to_arg());
+    hand.run(1);
+    // The second channel's client cannot name the first channel's sockets:
+    // an id made up for socket 0 is void.
+    hand.submit(2, OP_CLOSE, 0, 1 << 8);
+    let got = hand.run(1);
+    assert!(
+        got.iter().any(|(d, _)| d.tag == 2 && d.code == ST_INVALID),
+        "{got:?}"
+    );
+    // Garbage entries, then the request ring's head far past its tail.
+    let mut raw = mmio_types::DmaRegion::new(hand.fake.peer_token());
+    for i in 0..16 {
+        raw.write::<u64>(0xc0 + 8 * i, 0x2545_f491_4f6c_dd1du64.rotate_left(i as u32))
+            .unwrap();
+    }
+    raw.write::<u32>(0, 0x7fff_fff0).unwrap();
+    let err = hand
+        .relay
+        .serve(&mut hand.lab.netd, &FakeSystem)
+        .unwrap_err();
+    assert!(err.is_peer_fault(), "{err:?}");
+    let Hand { mut lab, relay, .. } = hand;
+    relay.drop_client(&mut lab.netd);
+    lab.netd.flush(lab.now_ms);
+    let reset = lab.run_until(1_000, |lab| {
+        !lab.sockets.get_mut::<tcp::Socket>(peer).is_open()
+    });
+    assert!(reset, "the dropped client's connection is aborted");
+    assert!(lab.connect(8, 49_002).is_none(), "tcp :8 refuses");
+    // The first channel's services go on.
+    let data: Vec<u8> = (0..3000u32).map(|i| (i * 7) as u8).collect();
+    assert_eq!(lab.tcp_echo(&data, 49_003).as_deref(), Some(&data[..]));
+    assert_eq!(
+        lab.udp_echo(b"still here", 49_004).as_deref(),
         Some(&b"still here"[..])
     );
 }

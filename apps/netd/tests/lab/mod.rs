@@ -139,7 +139,7 @@ impl Lab {
     pub fn new() -> Lab {
         let mut lab = Lab::without_services();
         let (fake, netd_end, task_end) = channel(StreamLayout::PAGES);
-        let relay = StreamRelay::new(netd_end, &mut lab.netd).expect("the relay");
+        let relay = StreamRelay::new(netd_end, &mut lab.netd, 0).expect("the relay");
         let services = Services::new(StreamClient::new(task_end).unwrap()).unwrap();
         lab.stream = Some(Stream {
             fake,
