@@ -127,6 +127,7 @@ pub unsafe fn kernel() -> &'static mut Kernel {
 impl Kernel {
     /// Ends task `i` with `state` and frees its memory, then judges the
     /// system.
+    #[inline(never)]
     pub fn end_task(&mut self, i: usize, state: State) {
         self.release_task(i, state);
         self.judge();
@@ -367,6 +368,7 @@ impl Kernel {
 
     /// `task_kill` by the current task of task `target`: ends it (killed)
     /// and answers the caller, or answers `TaskEnded`.
+    #[inline(never)]
     pub fn kill(&mut self, target: usize, saved: *mut TrapFrame) -> Next {
         let me = self.current;
         let alive = self
@@ -466,6 +468,7 @@ impl Kernel {
     /// `cap_transfer` by the current task passed its checks: the copy goes
     /// to task `peer`'s lowest free slot (or the caller gets `NoSlot`), and
     /// the peer's channel bit is raised.
+    #[inline(never)]
     pub fn transfer(
         &mut self,
         peer: usize,
@@ -491,6 +494,7 @@ impl Kernel {
     /// `cap_revoke` by the current task deleted its capabilities in
     /// `slots`: the copies transferred from them go too, in every task,
     /// with their mappings.
+    #[inline(never)]
     pub fn revoke_copies(&mut self, slots: u64, saved: *mut TrapFrame) -> Next {
         let me = self.current;
         crate::transfer::revoke_copies(&mut self.tasks, &mut self.mem, me, slots);
