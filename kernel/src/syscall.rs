@@ -136,16 +136,7 @@ pub fn dispatch(
             Ok([caps.derive(a0, a1, a2, a3)?, 0, 0])
         }),
         CAP_REVOKE => {
-            let doomed = task
-                .caps
-                .get(a0)
-                .map(|_| task.caps.descendants(a0) | 1 << a0);
-            answer(task, mem, move |caps, space, mem, _| {
-                Ok([space.revoke(caps, mem, a0)?, 0, 0])
-            });
-            if let Ok(slots) = doomed
-                && task.frame.regs[crate::task::reg::A0] == 0
-            {
+            if let Some(slots) = cap_revoke(task, mem, a0) {
                 return Action::Revoked(slots);
             }
         }
@@ -202,29 +193,8 @@ pub fn dispatch(
             }
             Err(e) => reply(task, Err(e)),
         },
-        PCI_INFO => {
-            let result = pci_function(task, env, a0).map(|(f, bar)| {
-                let info = nexus_abi::pci::PciInfo {
-                    vendor: f.vendor,
-                    device: f.device,
-                    class: f.class,
-                    subclass: f.subclass,
-                    prog_if: f.prog_if,
-                    revision: f.revision,
-                    bar,
-                    vendor_caps: f.vendor_caps().count() as u8,
-                };
-                info.to_regs().map(|r| r as usize)
-            });
-            reply(task, result);
-        }
-        PCI_CAP => {
-            let result = pci_function(task, env, a0).and_then(|(f, _)| {
-                let cap = f.vendor_caps().nth(a1).ok_or(SysError::InvalidArgument)?;
-                Ok(nexus_abi::pci::cap_to_regs(&cap.bytes).map(|r| r as usize))
-            });
-            reply(task, result);
-        }
+        PCI_INFO => reply(task, pci_info(task, env, a0)),
+        PCI_CAP => reply(task, pci_cap(task, env, a0, a1)),
         CHANNEL_MAP => channel_map(task, env, mem, a0),
         CHANNEL_SIGNAL => match channel_signal(task, env, a0) {
             Ok((peer, bits)) => {
@@ -247,6 +217,54 @@ pub fn dispatch(
         _ => reply(task, Err(SysError::BadSyscall)),
     }
     Action::Resume
+}
+
+/// `cap_revoke(slot)`: answers, and returns the slots whose copies in
+/// other tasks go too when it succeeded.
+#[inline(never)]
+fn cap_revoke(task: &mut Task, mem: &mut impl Memory, slot: usize) -> Option<u64> {
+    let doomed = task
+        .caps
+        .get(slot)
+        .map(|_| task.caps.descendants(slot) | 1 << slot);
+    answer(task, mem, move |caps, space, mem, _| {
+        Ok([space.revoke(caps, mem, slot)?, 0, 0])
+    });
+    doomed
+        .ok()
+        .filter(|_| task.frame.regs[crate::task::reg::A0] == 0)
+}
+
+/// `pci_info(slot)`: the identity, BAR and vendor capabilities of the
+/// function a BAR window belongs to.
+#[inline(never)]
+fn pci_info(task: &Task, env: &Env<'_>, slot: usize) -> Result<Values, SysError> {
+    pci_function(task, env, slot).map(|(f, bar)| {
+        let info = nexus_abi::pci::PciInfo {
+            vendor: f.vendor,
+            device: f.device,
+            class: f.class,
+            subclass: f.subclass,
+            prog_if: f.prog_if,
+            revision: f.revision,
+            bar,
+            vendor_caps: f.vendor_caps().count() as u8,
+        };
+        info.to_regs().map(|r| r as usize)
+    })
+}
+
+/// `pci_cap(slot, index)`: the first bytes of a vendor-specific capability
+/// of the function a BAR window belongs to.
+#[inline(never)]
+fn pci_cap(task: &Task, env: &Env<'_>, slot: usize, index: usize) -> Result<Values, SysError> {
+    pci_function(task, env, slot).and_then(|(f, _)| {
+        let cap = f
+            .vendor_caps()
+            .nth(index)
+            .ok_or(SysError::InvalidArgument)?;
+        Ok(nexus_abi::pci::cap_to_regs(&cap.bytes).map(|r| r as usize))
+    })
 }
 
 /// The PCI function and BAR number of the window capability in `slot`:
