@@ -240,10 +240,11 @@ fn selftest(
         client.is_ok(),
     );
     // Every client of blkd that ended (blk-victim's 20 restarts and its
-    // kill) gave back every buffer it had at the disk, and some had
-    // requests there.
+    // kill) gave back every buffer it had at the disk. How many were there
+    // depends on scheduling (on PCI often none in 21 ends); the bench's
+    // 1000 restarts count thousands.
     let reclaims = crate::reclaim::count(&run.lines);
-    let reclaimed = reclaims.ends >= 21 && reclaims.at_disk > 0 && reclaims.leaked() == 0;
+    let reclaimed = reclaims.ends >= 21 && reclaims.leaked() == 0;
     println!(
         "{:<8} blk reclaim check ({} client end(s) noticed by blkd, {} request(s) at the disk, \
          {} came back)",

@@ -34,9 +34,9 @@ const BLKD_SLOT: usize = 3;
 const CONTROL_SLOT: usize = 4;
 /// The bit blk-victim's signal raises here.
 const CONTROL_BIT: u32 = 2;
-/// Restarts of blk-victim: enough that some find requests of it at the
-/// disk (about two in five do), which blkd must get back before it resets
-/// the channel.
+/// Restarts of blk-victim. Some may find requests of it at the disk
+/// (about two in five of the bench's do), which blkd must get back before
+/// it resets the channel.
 const RESTARTS: u32 = 20;
 /// Requests in flight at once (the ring's size).
 const DEPTH: usize = 16;
