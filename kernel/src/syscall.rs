@@ -225,20 +225,7 @@ pub fn dispatch(
             });
             reply(task, result);
         }
-        CHANNEL_MAP => {
-            match channel_end(task, a0).and_then(|(i, side)| env.channels.usable(i, side)) {
-                // A channel end is mapped only while it is usable; every other
-                // outcome (no channel capability at all) is `channel_map`'s to
-                // report.
-                Ok(()) | Err(SysError::BadSlot | SysError::EmptySlot | SysError::WrongKind) => {
-                    answer(task, mem, move |caps, space, mem, _| {
-                        let (va, len, device_addr) = space.channel_map(caps, mem, a0)?;
-                        Ok([va, len, device_addr])
-                    })
-                }
-                Err(e) => reply(task, Err(e)),
-            }
-        }
+        CHANNEL_MAP => channel_map(task, env, mem, a0),
         CHANNEL_SIGNAL => match channel_signal(task, env, a0) {
             Ok((peer, bits)) => {
                 reply(task, Ok([0; 3]));
@@ -314,6 +301,22 @@ fn task_control(task: &Task, slot: usize) -> Result<usize, SysError> {
     Ok(task)
 }
 
+/// `channel_map(slot)`: a channel end is mapped only while it is usable
+/// (`ResetPending`, `PeerEnded`); a slot that holds no channel capability
+/// is `AddressSpace::channel_map`'s to report.
+#[inline(never)]
+fn channel_map(task: &mut Task, env: &Env<'_>, mem: &mut impl Memory, slot: usize) {
+    match channel_end(task, slot).and_then(|(i, side)| env.channels.usable(i, side)) {
+        Ok(()) | Err(SysError::BadSlot | SysError::EmptySlot | SysError::WrongKind) => {
+            answer(task, mem, move |caps, space, mem, _| {
+                let (va, len, device_addr) = space.channel_map(caps, mem, slot)?;
+                Ok([va, len, device_addr])
+            })
+        }
+        Err(e) => reply(task, Err(e)),
+    }
+}
+
 /// The channel (index, side) of the channel capability in `slot`: checks
 /// the slot (`BadSlot`, `EmptySlot`) and the kind (`WrongKind`).
 fn channel_end(task: &Task, slot: usize) -> Result<(usize, usize), SysError> {
@@ -329,6 +332,7 @@ fn channel_end(task: &Task, slot: usize) -> Result<(usize, usize), SysError> {
 /// channel ([`ChannelTable::reset`]: `ResetPending`, `NotRestarted`,
 /// `PeerEnded`); zeroes the channel's frames and returns the peer task and
 /// the bits to raise there.
+#[inline(never)]
 fn channel_reset(
     task: &Task,
     env: &mut Env<'_>,

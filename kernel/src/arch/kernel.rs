@@ -409,7 +409,10 @@ impl Kernel {
     /// `task_restart` by the current task of task `target`: ends it if it
     /// runs, starts it again ([`super::boot::restart_task`]) and answers
     /// the caller. A task does not restart itself (`InvalidArgument`); one
-    /// that never ran (refused at boot) is `TaskEnded`.
+    /// that never ran (refused at boot) is `TaskEnded`. Out of line: the
+    /// new task is built on the stack, and the trap path that calls this
+    /// must not carry that frame on every system call.
+    #[inline(never)]
     pub fn restart(&mut self, target: usize, saved: *mut TrapFrame) -> Next {
         let me = self.current;
         let caller = self.tasks[me].as_ref().map_or("?", |t| t.name);
