@@ -162,8 +162,8 @@ fn serve<T: NetTransport>(transport: T) -> Result<core::convert::Infallible, &'s
     let mut only_relays = false;
     // Whether a stream relay's client signalled in that sleep. A round
     // woken by datagram relays alone took in no frame and ran no timer, so
-    // no TCP socket changed: unless a stream client asked for
-    // something, the stream relays have nothing to look at. (The relays send by
+    // no TCP socket changed: unless a stream client asked for something,
+    // the stream relays have nothing to look at. (The relays send by
     // egress passes alone; a frame that arrives meanwhile raises the
     // device's interrupt, and the next round is a whole one.)
     let mut stream_signalled = false;
