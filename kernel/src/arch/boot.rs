@@ -391,10 +391,15 @@ pub(super) fn restart_task(k: &mut Kernel, ti: usize) -> Result<(), nexus_abi::S
     let program = elf::parse(spec.elf).map_err(|_| SysError::InvalidArgument)?;
     crate::transfer::revoke_copies(&mut k.tasks, &mut k.mem, ti, u64::MAX);
     let mut task = instantiate(k, spec, &program)?;
-    for c in spec.controls {
-        let cap = Cap::minted(Object::TaskControl { task: c.task }, CapRights::WRITE);
-        task.caps.install(c.slot, cap)?;
+    if let Err(e) = install_restart_caps(k, ti, spec, &mut task) {
+        // The new life never runs: its memory goes back.
+        if let Some(space) = task.space.take() {
+            space.destroy(&mut k.mem);
+        }
+        return Err(e);
     }
+    // Only once every capability is in place do the ends wait for the
+    // new life (and the survivors learn of it).
     let tasks = &mut k.tasks;
     k.channels.restart_task(ti, |peer, bits| {
         if let Some(t) = tasks.get_mut(peer).and_then(Option::as_mut)
@@ -404,6 +409,22 @@ pub(super) fn restart_task(k: &mut Kernel, ti: usize) -> Result<(), nexus_abi::S
             t.wake(ready, 0);
         }
     });
+    k.tasks[ti] = Some(task);
+    Ok(())
+}
+
+/// Mints a restarted task's capabilities into its new table: its
+/// task-control capabilities and the ends of its channels that still exist.
+fn install_restart_caps(
+    k: &Kernel,
+    ti: usize,
+    spec: &TaskSpec,
+    task: &mut Task,
+) -> Result<(), nexus_abi::SysError> {
+    for c in spec.controls {
+        let cap = Cap::minted(Object::TaskControl { task: c.task }, CapRights::WRITE);
+        task.caps.install(c.slot, cap)?;
+    }
     for (ci, cs) in k.channel_specs.iter().enumerate() {
         let Some(index) = k.channel_of.get(ci).copied().flatten() else {
             continue;
@@ -419,7 +440,6 @@ pub(super) fn restart_task(k: &mut Kernel, ti: usize) -> Result<(), nexus_abi::S
             }
         }
     }
-    k.tasks[ti] = Some(task);
     Ok(())
 }
 
