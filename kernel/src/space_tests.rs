@@ -802,7 +802,8 @@ fn a_map_that_runs_out_of_memory_undoes_itself() {
     let mut w = World::new();
     // A first mapping that leaves the next one straddling a 2 MiB boundary,
     // where a new last-level table is needed.
-    let first_len = 509 * PAGE_SIZE;
+    let to_boundary = (2 << 20) - DEVICE_REGION_BASE % (2 << 20);
+    let first_len = to_boundary - 3 * PAGE_SIZE;
     let obj = Object::DeviceMmio {
         base: 0x4000_0000,
         len: first_len,
