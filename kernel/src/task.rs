@@ -182,13 +182,56 @@ fn ended_as_expected(state: State, expect: Expect) -> bool {
     )
 }
 
+/// What the scheduler needs to know of the tasks, gathered in one pass
+/// ([`survey`]): every switch, block and wakeup asks, so it costs one walk
+/// over the task table, not one per question.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Survey {
+    /// Bit `i`: task `i` is runnable.
+    pub runnable: u32,
+    /// Whether some task is blocked in `wait`.
+    pub blocked: bool,
+    /// The nearest deadline of a blocked task.
+    pub deadline: Option<u64>,
+}
+
+const _: () = assert!(
+    MAX_TASKS <= u32::BITS as usize,
+    "Survey::runnable has a bit per task"
+);
+
+/// Surveys tasks given as `(state, deadline of its wait)` in slot order;
+/// an empty slot is `None`.
+pub fn survey(tasks: impl Iterator<Item = Option<(State, Option<u64>)>>) -> Survey {
+    let mut s = Survey::default();
+    for (i, t) in tasks.enumerate().take(MAX_TASKS) {
+        match t {
+            Some((State::Runnable, _)) => s.runnable |= 1 << i,
+            Some((State::Blocked, deadline)) => {
+                s.blocked = true;
+                if let Some(d) = deadline {
+                    s.deadline = Some(s.deadline.map_or(d, |m: u64| m.min(d)));
+                }
+            }
+            _ => {}
+        }
+    }
+    s
+}
+
 /// Round robin: the next runnable task after `current` (wrapping, and
-/// `current` itself last), if any.
-pub fn next_runnable(states: &[State], current: usize) -> Option<usize> {
-    let n = states.len();
-    (1..=n)
-        .map(|k| (current + k) % n)
-        .find(|&i| states[i] == State::Runnable)
+/// `current` itself last), if any, from a [`Survey::runnable`] mask.
+pub fn next_runnable(runnable: u32, current: usize) -> Option<usize> {
+    let after = runnable
+        .checked_shr(current as u32 + 1)
+        .unwrap_or(0)
+        .checked_shl(current as u32 + 1)
+        .unwrap_or(0);
+    match (after, runnable) {
+        (0, 0) => None,
+        (0, all) => Some(all.trailing_zeros() as usize),
+        (later, _) => Some(later.trailing_zeros() as usize),
+    }
 }
 
 /// Whether the timer, armed for `armed` (`u64::MAX`: not armed), must be
@@ -223,17 +266,71 @@ mod tests {
         assert!(timer_needs_programming(50, 900, 100));
     }
 
+    fn mask(states: &[State]) -> u32 {
+        survey(states.iter().map(|&s| Some((s, None)))).runnable
+    }
+
     #[test]
     fn round_robin_skips_ended_tasks_and_wraps() {
         use State::*;
-        let s = [Runnable, Exited(0), Runnable, Killed, Blocked];
-        assert_eq!(next_runnable(&s, 0), Some(2));
-        assert_eq!(next_runnable(&s, 2), Some(0));
-        assert_eq!(next_runnable(&s, 3), Some(0));
-        assert_eq!(next_runnable(&s, 4), Some(0));
-        assert_eq!(next_runnable(&[Blocked, Blocked], 0), None);
-        assert_eq!(next_runnable(&[Runnable], 0), Some(0));
-        assert_eq!(next_runnable(&[Killed, Exited(1)], 0), None);
+        let s = mask(&[Runnable, Exited(0), Runnable, Killed, Blocked]);
+        assert_eq!(next_runnable(s, 0), Some(2));
+        assert_eq!(next_runnable(s, 2), Some(0));
+        assert_eq!(next_runnable(s, 3), Some(0));
+        assert_eq!(next_runnable(s, 4), Some(0));
+        assert_eq!(next_runnable(mask(&[Blocked, Blocked]), 0), None);
+        assert_eq!(next_runnable(mask(&[Runnable]), 0), Some(0));
+        assert_eq!(next_runnable(mask(&[Killed, Exited(1)]), 0), None);
+        // The last slot: only what comes after it by wrapping.
+        let last = MAX_TASKS - 1;
+        assert_eq!(next_runnable(1 << last, last), Some(last));
+        assert_eq!(next_runnable(1 << last | 1 << 3, last), Some(3));
+    }
+
+    proptest::proptest! {
+        /// The mask's round robin picks what a walk over the slots, from
+        /// the one after `current` round to `current` itself, picks.
+        #[test]
+        fn round_robin_by_mask_is_the_walk_over_the_slots(
+            runnable in 0u32..(1 << MAX_TASKS),
+            current in 0usize..MAX_TASKS,
+        ) {
+            let walk = (1..=MAX_TASKS)
+                .map(|k| (current + k) % MAX_TASKS)
+                .find(|&i| runnable & (1 << i) != 0);
+            proptest::prop_assert_eq!(next_runnable(runnable, current), walk);
+        }
+    }
+
+    #[test]
+    fn a_survey_finds_the_runnable_the_blocked_and_the_nearest_deadline() {
+        use State::*;
+        let tasks = [
+            Some((Blocked, Some(900))),
+            None,
+            Some((Runnable, None)),
+            Some((Blocked, None)),
+            Some((Blocked, Some(500))),
+            Some((Killed, None)),
+            Some((Runnable, None)),
+        ];
+        let s = survey(tasks.into_iter());
+        assert_eq!(s.runnable, 1 << 2 | 1 << 6);
+        assert!(s.blocked);
+        assert_eq!(s.deadline, Some(500));
+        let idle = survey([Some((Blocked, None)), Some((Exited(0), None))].into_iter());
+        assert_eq!(
+            idle,
+            Survey {
+                runnable: 0,
+                blocked: true,
+                deadline: None
+            }
+        );
+        assert_eq!(
+            survey([None, Some((Killed, None))].into_iter()),
+            Survey::default()
+        );
     }
 
     #[test]

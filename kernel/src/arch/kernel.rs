@@ -11,8 +11,8 @@ use crate::pagetable::PageTable;
 use crate::pci::Functions;
 use crate::system::{ChannelSpec, TaskSpec};
 use crate::task::{
-    Expect, MAX_TASKS, State, Task, TrapFrame, Verdict, next_runnable, timer_needs_programming,
-    verdict,
+    Expect, MAX_TASKS, State, Survey, Task, TrapFrame, Verdict, next_runnable, survey,
+    timer_needs_programming, verdict,
 };
 
 use super::console::kprintln;
@@ -226,14 +226,14 @@ impl Kernel {
     /// left at all, ends the machine.
     pub fn schedule(&mut self, after: usize) -> *const TrapFrame {
         loop {
-            let states = self.states();
-            if let Some(i) = next_runnable(&states, after) {
-                return self.run(i, &states);
+            let tasks = self.survey();
+            if let Some(i) = next_runnable(tasks.runnable, after) {
+                return self.run(i, &tasks);
             }
-            if !states.contains(&State::Blocked) {
+            if !tasks.blocked {
                 self.finish()
             }
-            if let Some(i) = self.idle() {
+            if let Some(i) = self.idle(tasks.deadline) {
                 // The one task made runnable, by its interrupt: the timer
                 // already fires no later than any deadline left (see
                 // `set_timer`), and there is no other task to slice with.
@@ -242,15 +242,14 @@ impl Kernel {
         }
     }
 
-    /// Every task's state (an empty entry counts as killed).
-    fn states(&self) -> [State; MAX_TASKS] {
-        let mut states = [State::Killed; MAX_TASKS];
-        for (s, t) in states.iter_mut().zip(&self.tasks) {
-            if let Some(t) = t {
-                *s = t.state;
-            }
-        }
-        states
+    /// Which tasks are runnable, whether any is blocked, and the nearest
+    /// deadline, in one pass over the task table.
+    fn survey(&self) -> Survey {
+        survey(
+            self.tasks
+                .iter()
+                .map(|t| t.as_ref().map(|t| (t.state, t.notify.deadline()))),
+        )
     }
 
     /// Arms the timer and enters runnable task `i`. Each task switched to
@@ -258,33 +257,21 @@ impl Kernel {
     /// deadline of a blocked task. A task that is the only runnable one
     /// runs until a deadline (none: without interruptions, since tasks are
     /// never added and only an interrupt can make another runnable).
-    fn run(&mut self, i: usize, states: &[State; MAX_TASKS]) -> *const TrapFrame {
-        let others = states
-            .iter()
-            .enumerate()
-            .any(|(j, s)| j != i && *s == State::Runnable);
+    fn run(&mut self, i: usize, tasks: &Survey) -> *const TrapFrame {
+        let others = tasks.runnable & !(1 << i) != 0;
         let now = cpu::now();
         let slice = others.then(|| now.wrapping_add(self.quantum));
-        let want = [slice, self.next_deadline()].into_iter().flatten().min();
+        let want = [slice, tasks.deadline].into_iter().flatten().min();
         self.set_timer(want.unwrap_or(u64::MAX), now);
         self.enter(i)
     }
 
-    /// The nearest deadline of a blocked task.
-    fn next_deadline(&self) -> Option<u64> {
-        self.tasks
-            .iter()
-            .flatten()
-            .filter(|t| t.state == State::Blocked)
-            .filter_map(|t| t.notify.deadline())
-            .min()
-    }
-
-    /// Every task blocked: sleep until an interrupt is pending (a deadline
-    /// arms the timer), then deliver what woke the hart.
+    /// Every task blocked: sleep until an interrupt is pending (`deadline`,
+    /// the nearest of a blocked task, arms the timer), then deliver what
+    /// woke the hart.
     /// Returns the task woken if exactly one was, by an interrupt.
-    fn idle(&mut self) -> Option<usize> {
-        self.set_timer(self.next_deadline().unwrap_or(u64::MAX), cpu::now());
+    fn idle(&mut self, deadline: Option<u64>) -> Option<usize> {
+        self.set_timer(deadline.unwrap_or(u64::MAX), cpu::now());
         cpu::wait_for_interrupt();
         // The hart took no trap: the instruction after `wfi` is where the
         // interrupt entered the kernel.
@@ -356,9 +343,9 @@ impl Kernel {
     pub fn interrupted(&mut self, saved: *mut TrapFrame, stamp: u64) -> Next {
         match self.external_interrupts(stamp).0 {
             Some(woken) if woken != self.current => {
-                let states = self.states();
+                let tasks = self.survey();
                 Next {
-                    resume: self.run(woken, &states),
+                    resume: self.run(woken, &tasks),
                     save: saved,
                 }
             }
