@@ -163,7 +163,7 @@ pub fn run_part(root: &Path, part: &str, instructions_only: bool) -> Result<(), 
         }
     };
     for f in &figures {
-        println!("bench: {} {} {}", f.name, fmt_value(f.value), f.unit);
+        println!("{}", line(f));
     }
     Ok(())
 }
@@ -303,11 +303,7 @@ pub fn run(root: &Path, instructions_only: bool) -> Result<(), String> {
     }
 
     for f in &out {
-        if f.unit == "ratio" {
-            println!("bench: {} {:.3}", f.name, f.value);
-        } else {
-            println!("bench: {} {} {}", f.name, fmt_value(f.value), f.unit);
-        }
+        println!("{}", line(f));
     }
 
     let targets = targets(&out);
@@ -470,6 +466,16 @@ fn ring_figures(
     Ok(())
 }
 
+/// A figure's `bench:` line: a ratio with three decimals and no unit,
+/// anything else with its unit.
+fn line(f: &Figure) -> String {
+    if f.unit == "ratio" {
+        format!("bench: {} {:.3}", f.name, f.value)
+    } else {
+        format!("bench: {} {} {}", f.name, fmt_value(f.value), f.unit)
+    }
+}
+
 fn fmt_value(v: f64) -> String {
     if v.fract() == 0.0 {
         format!("{v:.0}")
@@ -630,6 +636,21 @@ fn to_json(figs: &[Figure], targets: &[(String, bool, String)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_ratio_prints_three_decimals_and_other_figures_their_unit() {
+        let f = |name: &str, value: f64, unit: &str| Figure {
+            name: name.into(),
+            value,
+            unit: unit.into(),
+        };
+        assert_eq!(line(&f("r", 1.12849, "ratio")), "bench: r 1.128");
+        assert_eq!(line(&f("t", 14.54, "MiB/s")), "bench: t 14.5 MiB/s");
+        assert_eq!(
+            line(&f("n", 101.0, "instructions")),
+            "bench: n 101 instructions"
+        );
+    }
 
     fn lines(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
