@@ -200,16 +200,19 @@ const _: () = assert!(
     "Survey::runnable has a bit per task"
 );
 
-/// Surveys tasks given as `(state, deadline of its wait)` in slot order;
-/// an empty slot is `None`.
-pub fn survey(tasks: impl Iterator<Item = Option<(State, Option<u64>)>>) -> Survey {
+/// Surveys tasks given as `(state, deadline of its wait)` in slot order,
+/// an empty slot as `None`. The deadline is asked for only of a blocked
+/// task (the scheduler calls this on every switch).
+pub fn survey<F: FnOnce() -> Option<u64>>(
+    tasks: impl Iterator<Item = Option<(State, F)>>,
+) -> Survey {
     let mut s = Survey::default();
-    for (i, t) in tasks.enumerate().take(MAX_TASKS) {
+    for (i, t) in tasks.enumerate() {
         match t {
-            Some((State::Runnable, _)) => s.runnable |= 1 << i,
+            Some((State::Runnable, _)) if i < MAX_TASKS => s.runnable |= 1 << i,
             Some((State::Blocked, deadline)) => {
                 s.blocked = true;
-                if let Some(d) = deadline {
+                if let Some(d) = deadline() {
                     s.deadline = Some(s.deadline.map_or(d, |m: u64| m.min(d)));
                 }
             }
@@ -266,8 +269,16 @@ mod tests {
         assert!(timer_needs_programming(50, 900, 100));
     }
 
+    /// Slots of `(state, deadline)` as `survey` takes them.
+    fn slots(
+        tasks: &[Option<(State, Option<u64>)>],
+    ) -> impl Iterator<Item = Option<(State, impl FnOnce() -> Option<u64>)>> + '_ {
+        tasks.iter().map(|t| t.map(|(s, d)| (s, move || d)))
+    }
+
     fn mask(states: &[State]) -> u32 {
-        survey(states.iter().map(|&s| Some((s, None)))).runnable
+        let tasks: Vec<_> = states.iter().map(|&s| Some((s, None))).collect();
+        survey(slots(&tasks)).runnable
     }
 
     #[test]
@@ -314,11 +325,11 @@ mod tests {
             Some((Killed, None)),
             Some((Runnable, None)),
         ];
-        let s = survey(tasks.into_iter());
+        let s = survey(slots(&tasks));
         assert_eq!(s.runnable, 1 << 2 | 1 << 6);
         assert!(s.blocked);
         assert_eq!(s.deadline, Some(500));
-        let idle = survey([Some((Blocked, None)), Some((Exited(0), None))].into_iter());
+        let idle = survey(slots(&[Some((Blocked, None)), Some((Exited(0), None))]));
         assert_eq!(
             idle,
             Survey {
@@ -328,9 +339,27 @@ mod tests {
             }
         );
         assert_eq!(
-            survey([None, Some((Killed, None))].into_iter()),
+            survey(slots(&[None, Some((Killed, None))])),
             Survey::default()
         );
+        // Only a blocked task is asked for its deadline.
+        let asked = core::cell::Cell::new(0);
+        let ask = |d| {
+            let asked = &asked;
+            move || {
+                asked.set(asked.get() + 1);
+                d
+            }
+        };
+        let s = survey(
+            [
+                Some((Runnable, ask(Some(1)))),
+                Some((Blocked, ask(Some(7)))),
+                Some((Exited(0), ask(Some(2)))),
+            ]
+            .into_iter(),
+        );
+        assert_eq!((s.deadline, asked.get()), (Some(7), 1));
     }
 
     #[test]

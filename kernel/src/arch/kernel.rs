@@ -248,7 +248,7 @@ impl Kernel {
         survey(
             self.tasks
                 .iter()
-                .map(|t| t.as_ref().map(|t| (t.state, t.notify.deadline()))),
+                .map(|t| t.as_ref().map(|t| (t.state, || t.notify.deadline()))),
         )
     }
 
