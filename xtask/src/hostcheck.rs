@@ -206,6 +206,40 @@ fn check_udp_echo(port: u16) -> Result<String, String> {
     ))
 }
 
+/// Datagrams sent to the hostile relay client's port, and the time
+/// between them (each wakes it; it then keeps the hart for 50 ms).
+const HOG_DATAGRAMS: usize = 5;
+const HOG_GAP: Duration = Duration::from_millis(100);
+/// UDP echoes asked of netd itself after the hog's datagrams.
+const AFTER_HOG_ECHOES: usize = 20;
+
+/// Wakes `relay-hog` through its port (UDP 7009) until netd must have
+/// stopped handing it the hart (netd reports that on its console, which
+/// the marker list checks), then asks netd's own UDP echo: it must answer
+/// every datagram.
+fn check_beside_hog(hog: u16, echo: u16) -> Result<String, String> {
+    let to_hog = udp_socket(hog)?;
+    for i in 0..HOG_DATAGRAMS {
+        to_hog
+            .send(format!("hog {i}").as_bytes())
+            .map_err(|e| format!("send to the hog's port: {e}"))?;
+        std::thread::sleep(HOG_GAP);
+    }
+    let sock = udp_socket(echo)?;
+    let mut noise = Noise::from_clock();
+    let mut slowest = Duration::ZERO;
+    for i in 0..AFTER_HOG_ECHOES {
+        let rtt = udp_round_trip(&sock, &noise.bytes(64))
+            .map_err(|e| format!("udp echo after the hog's datagrams, datagram {i}: {e}"))?;
+        slowest = slowest.max(rtt);
+    }
+    Ok(format!(
+        "{HOG_DATAGRAMS} datagrams woke relay-hog; then {AFTER_HOG_ECHOES} udp echoes answered \
+         (slowest {} us)",
+        slowest.as_micros()
+    ))
+}
+
 fn check_http(port: u16) -> Result<String, String> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
@@ -304,6 +338,10 @@ pub fn run_all(fwd: &Forwards) -> Vec<Check> {
         Check {
             name: "host udp echo via a task",
             result: check_udp_echo(fwd.udp_relay),
+        },
+        Check {
+            name: "host udp echo beside a relay hog",
+            result: check_beside_hog(fwd.udp_hog, fwd.udp_echo),
         },
         Check {
             name: "host http",

@@ -39,6 +39,9 @@ pub struct Forwards {
     /// Host UDP port to guest UDP 7007 (echo by the `udp-echo` task,
     /// through netd's relay).
     pub udp_relay: u16,
+    /// Host UDP port to guest UDP 7009 (`relay-hog`, the hostile relay
+    /// client; for the host checks).
+    pub udp_hog: u16,
 }
 
 impl Forwards {
@@ -50,11 +53,13 @@ impl Forwards {
         let t2 = TcpListener::bind("127.0.0.1:0").map_err(err)?;
         let u = UdpSocket::bind("127.0.0.1:0").map_err(err)?;
         let u2 = UdpSocket::bind("127.0.0.1:0").map_err(err)?;
+        let u3 = UdpSocket::bind("127.0.0.1:0").map_err(err)?;
         Ok(Forwards {
             tcp_echo: t1.local_addr().map_err(err)?.port(),
             http: t2.local_addr().map_err(err)?.port(),
             udp_echo: u.local_addr().map_err(err)?.port(),
             udp_relay: u2.local_addr().map_err(err)?.port(),
+            udp_hog: u3.local_addr().map_err(err)?.port(),
         })
     }
 
@@ -62,8 +67,9 @@ impl Forwards {
     fn netdev(&self) -> String {
         format!(
             "user,id=net0,hostfwd=tcp:127.0.0.1:{}-:7,hostfwd=udp:127.0.0.1:{}-:7,\
-             hostfwd=tcp:127.0.0.1:{}-:80,hostfwd=udp:127.0.0.1:{}-:7007",
-            self.tcp_echo, self.udp_echo, self.http, self.udp_relay
+             hostfwd=tcp:127.0.0.1:{}-:80,hostfwd=udp:127.0.0.1:{}-:7007,\
+             hostfwd=udp:127.0.0.1:{}-:7009",
+            self.tcp_echo, self.udp_echo, self.http, self.udp_relay, self.udp_hog
         )
     }
 

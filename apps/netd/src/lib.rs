@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod device;
+pub mod handoff;
 pub mod relay;
 pub mod stack;
 pub mod stream;

@@ -75,9 +75,9 @@ pub const STREAM_RANGES: [(usize, usize); STREAM_CHANNELS] = [
 ];
 /// UDP ports whose datagrams service tasks answer through channels
 /// (`crate::relay`): one socket each, owned by netd.
-pub const RELAY_PORTS: [u16; RELAYS] = [7007, 7008];
+pub const RELAY_PORTS: [u16; RELAYS] = [7007, 7008, 7009];
 /// Relay sockets.
-pub const RELAYS: usize = 2;
+pub const RELAYS: usize = 3;
 /// Every socket: the stream sockets, UDP echo, the relays and the DHCP
 /// client.
 pub const SOCKETS: usize = STREAM_SOCKETS + 2 + RELAYS;
@@ -566,10 +566,14 @@ impl<'a, T: NetTransport> Netd<'a, T> {
             "netd asleep: {} instret until its interrupt",
             s.sleep_instret
         )?;
+        write!(out, "udp relays")?;
+        for port in RELAY_PORTS {
+            write!(out, " :{port}")?;
+        }
         writeln!(
             out,
-            "udp relays :{} :{} to service tasks: {} datagrams in, {} out, {} dropped",
-            RELAY_PORTS[0], RELAY_PORTS[1], s.relay_received, s.relay_sent, s.relay_dropped
+            " to service tasks: {} datagrams in, {} out, {} dropped",
+            s.relay_received, s.relay_sent, s.relay_dropped
         )
     }
 }

@@ -6,6 +6,7 @@ use core::fmt::{self, Write};
 
 use mmio_types::DmaRegion;
 use netd::device::Mac;
+use netd::handoff::{self, Handoff};
 use netd::relay::Relay;
 use netd::stack::{RELAY_PORTS, RELAYS, STREAM_CHANNELS};
 use netd::stream::StreamRelay;
@@ -26,8 +27,8 @@ const IRQ_SLOT: usize = 2;
 const IRQ_BIT: u32 = 0;
 /// Where system.toml puts the channel of each relay (`RELAY_PORTS`), and
 /// the bit the service task's signal raises.
-const RELAY_SLOTS: [usize; RELAYS] = [3, 4];
-const RELAY_BITS: [u64; RELAYS] = [1 << 2, 1 << 3];
+const RELAY_SLOTS: [usize; RELAYS] = [3, 4, 7];
+const RELAY_BITS: [u64; RELAYS] = [1 << 2, 1 << 3, 1 << 6];
 /// Where system.toml puts the stream channels (`stack::STREAM_RANGES`: TCP
 /// 7 and 80, served by the task at the first one's other end, then the
 /// second channel's port), and the bits their tasks' signals raise.
@@ -154,6 +155,7 @@ fn serve<T: NetTransport>(transport: T) -> Result<core::convert::Infallible, &'s
             }
         }
     });
+    let mut handoffs = [Handoff::default(); RELAYS];
     let mut leased = false;
     let mut serving = false;
     // Whether the last sleep was ended by relay clients alone: then no
@@ -221,7 +223,7 @@ fn serve<T: NetTransport>(transport: T) -> Result<core::convert::Infallible, &'s
         // Relay work needs no second round: what it queued for sending was
         // sent, and requests that arrive meanwhile keep netd from sleeping
         // (`may_sleep` looks at every ring again).
-        serve_relays(&mut netd, &mut relays);
+        serve_relays(&mut netd, &mut relays, &mut handoffs);
         // Stream work can leave bytes for parked receives in the sockets
         // (the flush takes frames in too): another round before sleeping.
         let streamed = stream_round && serve_streams(&mut netd, &mut streams);
@@ -268,10 +270,13 @@ fn serve<T: NetTransport>(transport: T) -> Result<core::convert::Infallible, &'s
 /// A client woken for a datagram gets the hart at once (`yield`), and its
 /// answer is taken in the same round: its requests arrive while netd is
 /// awake, so it need not signal, and netd need not wake again for them.
-/// What the relays queued is sent at once, by egress passes alone.
+/// What the relays queued is sent at once, by egress passes alone. A
+/// client whose handoffs keep netd off the hart gets no more of them
+/// (`netd::handoff`).
 fn serve_relays<T: NetTransport>(
     netd: &mut Netd<'_, Net<T>>,
     relays: &mut [Option<Relay>; RELAYS],
+    handoffs: &mut [Handoff; RELAYS],
 ) {
     let mut sent = 0;
     for (i, slot) in relays.iter_mut().enumerate() {
@@ -281,10 +286,21 @@ fn serve_relays<T: NetTransport>(
         for handoff in [true, false] {
             let (signalled, why) = serve_relay(netd, relay, i, &mut sent);
             failure = why;
-            if failure.is_some() || !(signalled && handoff) {
+            if failure.is_some() || !(signalled && handoff && handoffs[i].allowed()) {
                 break;
             }
+            let start = sys::time();
             sys::yield_now();
+            let away = sys::time().saturating_sub(start);
+            if handoffs[i].record(away) {
+                println!(
+                    "netd: the client of udp :{} kept the hart {} us after a handoff, {} times \
+                     in a row; it is only signalled from now on",
+                    RELAY_PORTS[i],
+                    away / (TICKS_PER_MS / 1000),
+                    handoff::STRIKES
+                );
+            }
         }
         if let Some(why) = failure {
             println!("netd: dropped the client of udp :{}: {why}", RELAY_PORTS[i]);
