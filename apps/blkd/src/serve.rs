@@ -5,7 +5,9 @@
 use mmio_types::DmaRegion;
 use nexus_abi::notify::NO_DEADLINE;
 use nexus_abi::{CapKind, SysError, println, sys};
-use nexus_virtio::{BlkError, BlkTransport, DmaRange, IrqError, ReqId};
+use nexus_virtio::{
+    Batch, BlkError, BlkTransport, DmaRange, IrqDevice, IrqError, KernelIrq, ReqId,
+};
 use ring_types::blk::{
     BlkServer, OP_FLUSH, OP_READ, OP_WRITE, SECTOR, ST_INVALID, ST_IOERR, ST_OK, ST_UNSUPPORTED,
 };
@@ -109,14 +111,16 @@ pub fn serve<T: BlkTransport>(blk: &mut Blk<T>, interrupts: bool) -> Result<(), 
     let mut seen = Seen::default();
     loop {
         let mut progress = false;
-        // Requests to the disk.
+        // Requests to the disk, announced to it together when the batch
+        // ends (one notification for all the rings' requests).
+        let mut batch = blk.batch();
         for (ci, slot) in conns.iter_mut().enumerate() {
             let Some(conn) = slot else { continue };
             while conn.state == State::Live && count < max_at_disk {
                 match conn.server.take_request() {
                     Ok(Some((desc, lease))) => {
                         progress = true;
-                        match submit(blk, &conn.server, desc, &lease) {
+                        match submit(&mut batch, &conn.server, desc, &lease) {
                             Ok(id) => {
                                 at_disk[usize::from(id.index()) % 256] = Some(AtDisk {
                                     conn: ci,
@@ -145,6 +149,7 @@ pub fn serve<T: BlkTransport>(blk: &mut Blk<T>, interrupts: bool) -> Result<(), 
                 }
             }
         }
+        drop(batch);
         // Completions back to their clients.
         while let Some((id, result)) = blk.poll() {
             progress = true;
@@ -256,7 +261,7 @@ pub fn serve<T: BlkTransport>(blk: &mut Blk<T>, interrupts: bool) -> Result<(), 
 /// Sends one request to the disk with the client's leased buffer as its
 /// data buffer; a malformed one is answered with a status instead.
 fn submit<T: BlkTransport>(
-    blk: &mut Blk<T>,
+    blk: &mut Batch<'_, IrqDevice<T, KernelIrq>>,
     server: &BlkServer,
     desc: Desc,
     lease: &Lease,

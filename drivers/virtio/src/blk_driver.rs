@@ -129,6 +129,51 @@ pub struct VirtioBlk<T: BlkTransport> {
     bounce_len: usize,
     /// Set once the device misbehaved and was reset: why.
     broken: Option<BlkError>,
+    /// Requests were made available since the device was last notified
+    /// (submitted through a [`Batch`]).
+    unannounced: bool,
+}
+
+/// Submissions announced to the device together (see
+/// [`VirtioBlk::batch`]): each is made available at once; dropping the
+/// batch notifies the device of all of them. A batch leaked with
+/// `mem::forget` leaves its requests available but unannounced until the
+/// driver's next notification (any later submission, or batch's end).
+#[must_use = "the batch notifies the device when it is dropped"]
+pub struct Batch<'a, T: BlkTransport> {
+    blk: &'a mut VirtioBlk<T>,
+}
+
+impl<T: BlkTransport> Batch<'_, T> {
+    /// [`VirtioBlk::submit_read`], announced with the batch.
+    #[inline]
+    pub fn submit_read(&mut self, sector: u64, buf: DmaRange) -> Result<ReqId, BlkError> {
+        self.blk.read_request(sector, buf)
+    }
+
+    /// [`VirtioBlk::submit_write`], announced with the batch.
+    #[inline]
+    pub fn submit_write(&mut self, sector: u64, buf: DmaRange) -> Result<ReqId, BlkError> {
+        self.blk.write_request(sector, buf)
+    }
+
+    /// [`VirtioBlk::submit_flush`], announced with the batch.
+    #[inline]
+    pub fn submit_flush(&mut self) -> Result<ReqId, BlkError> {
+        self.blk.flush_request()
+    }
+
+    /// The driver, for everything but submitting (capacity, flags).
+    #[inline]
+    pub fn driver(&self) -> &VirtioBlk<T> {
+        self.blk
+    }
+}
+
+impl<T: BlkTransport> Drop for Batch<'_, T> {
+    fn drop(&mut self) {
+        self.blk.announce();
+    }
 }
 
 impl<T: BlkTransport> fmt::Debug for VirtioBlk<T> {
@@ -221,6 +266,7 @@ impl<T: BlkTransport> VirtioBlk<T> {
             bounce,
             bounce_len,
             broken: None,
+            unannounced: false,
         })
     }
 
@@ -277,6 +323,13 @@ impl<T: BlkTransport> VirtioBlk<T> {
     /// allocated until [`poll`](Self::poll) returns the request.
     #[inline]
     pub fn submit_read(&mut self, sector: u64, buf: DmaRange) -> Result<ReqId, BlkError> {
+        let id = self.read_request(sector, buf)?;
+        self.announce();
+        Ok(id)
+    }
+
+    #[inline]
+    fn read_request(&mut self, sector: u64, buf: DmaRange) -> Result<ReqId, BlkError> {
         self.check_range(sector, buf)?;
         self.submit(
             T_IN,
@@ -293,6 +346,13 @@ impl<T: BlkTransport> VirtioBlk<T> {
     /// [`poll`](Self::poll) returns the request.
     #[inline]
     pub fn submit_write(&mut self, sector: u64, buf: DmaRange) -> Result<ReqId, BlkError> {
+        let id = self.write_request(sector, buf)?;
+        self.announce();
+        Ok(id)
+    }
+
+    #[inline]
+    fn write_request(&mut self, sector: u64, buf: DmaRange) -> Result<ReqId, BlkError> {
         if self.read_only() {
             return Err(BlkError::ReadOnly);
         }
@@ -310,10 +370,36 @@ impl<T: BlkTransport> VirtioBlk<T> {
     /// Submits a cache flush; needs `VIRTIO_BLK_F_FLUSH`.
     #[inline]
     pub fn submit_flush(&mut self) -> Result<ReqId, BlkError> {
+        let id = self.flush_request()?;
+        self.announce();
+        Ok(id)
+    }
+
+    #[inline]
+    fn flush_request(&mut self) -> Result<ReqId, BlkError> {
         if !self.can_flush() {
             return Err(BlkError::FlushNotNegotiated);
         }
         self.submit(T_FLUSH, 0, None)
+    }
+
+    /// Starts a batch of submissions: requests submitted through it are
+    /// made available at once, and the device is notified once, when the
+    /// batch ends (is dropped), instead of once per request. A device that
+    /// handles a notification synchronously (QEMU's, under TCG) then sees
+    /// the whole batch in one pass, and can merge adjacent requests.
+    #[inline]
+    pub fn batch(&mut self) -> Batch<'_, T> {
+        Batch { blk: self }
+    }
+
+    /// Notifies the device of the requests made available since it was
+    /// last notified, if it wants notifications (its `NO_NOTIFY` hint).
+    #[inline]
+    fn announce(&mut self) {
+        if core::mem::take(&mut self.unannounced) && self.queue.should_notify() {
+            self.transport.notify(QUEUE);
+        }
     }
 
     /// Takes one completed request, if any: its id and its outcome (from
@@ -465,7 +551,7 @@ impl<T: BlkTransport> VirtioBlk<T> {
 
     /// Fills the header and status byte of the next request, writes its
     /// middle descriptor (`data`, or the status byte for a flush), then
-    /// makes it available and notifies the device if it wants it.
+    /// makes it available; the caller announces it.
     #[inline]
     fn submit(&mut self, kind: u32, sector: u64, data: Option<Segment>) -> Result<ReqId, BlkError> {
         if self.broken.is_some() {
@@ -499,9 +585,7 @@ impl<T: BlkTransport> VirtioBlk<T> {
         };
         self.queue.write_desc(head + 1, middle, next)?;
         let head = self.queue.push(descs, writable)?;
-        if self.queue.should_notify() {
-            self.transport.notify(QUEUE);
-        }
+        self.unannounced = true;
         Ok(ReqId(head))
     }
 

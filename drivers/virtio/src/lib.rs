@@ -23,7 +23,7 @@ pub mod transport;
 mod tests;
 
 pub use banks::{DeviceFeatureWord, DriverFeatureWord, QueueRegs, ShmRegs};
-pub use blk_driver::{BlkTransport, InitFailure, ReqId, SECTOR_SIZE, VirtioBlk};
+pub use blk_driver::{Batch, BlkTransport, InitFailure, ReqId, SECTOR_SIZE, VirtioBlk};
 pub use blk_error::BlkError;
 pub use config::VirtioConfig;
 pub use device::{InitError, Transport};

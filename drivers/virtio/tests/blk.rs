@@ -470,3 +470,66 @@ fn into_parts_resets_the_device() {
     assert!(fake.state().queue.is_none());
     assert_eq!(mem.len(), 4096);
 }
+
+#[test]
+fn a_batch_notifies_the_device_once_when_it_ends() {
+    let fake = FakeBlk::with(SECTORS, |b| b.hold = true);
+    let mut blk = driver(&fake, 2);
+    let buf = fake.alloc(1);
+    let range = |i: usize| DmaRange::new(&buf, i * 512, 512).unwrap();
+    let before = fake.state().notifies;
+    let ids = {
+        let mut batch = blk.batch();
+        let ids: Vec<_> = (0..4)
+            .map(|i| batch.submit_read(i as u64, range(i)).unwrap())
+            .collect();
+        assert_eq!(batch.driver().in_flight(), 4);
+        assert_eq!(fake.state().notifies, before, "nothing announced yet");
+        ids
+    };
+    assert_eq!(fake.state().notifies, before + 1, "one notification");
+    fake.process();
+    let done: Vec<_> = std::iter::from_fn(|| blk.poll())
+        .map(|(id, result)| {
+            result.unwrap();
+            id
+        })
+        .collect();
+    assert_eq!(done, ids, "the device saw the whole batch");
+    // Outside a batch, each request is announced; an empty batch is not.
+    blk.submit_read(0, range(0)).unwrap();
+    assert_eq!(fake.state().notifies, before + 2);
+    drop(blk.batch());
+    assert_eq!(fake.state().notifies, before + 2);
+}
+
+#[test]
+fn a_batch_respects_the_no_notify_hint_and_a_leaked_one_is_announced_later() {
+    let quiet = FakeBlk::with(SECTORS, |b| {
+        b.hold = true;
+        b.no_notify = true;
+    });
+    let mut blk = driver(&quiet, 1);
+    let buf = quiet.alloc(1);
+    let range = DmaRange::new(&buf, 0, 512).unwrap();
+    let mut batch = blk.batch();
+    batch.submit_read(0, range).unwrap();
+    batch.submit_flush().unwrap();
+    drop(batch);
+    assert_eq!(quiet.state().notifies, 0, "the device asked not to be");
+
+    let fake = FakeBlk::with(SECTORS, |b| b.hold = true);
+    let mut blk = driver(&fake, 1);
+    let buf = fake.alloc(1);
+    let range = |i: usize| DmaRange::new(&buf, i * 512, 512).unwrap();
+    let before = fake.state().notifies;
+    let mut batch = blk.batch();
+    let first = batch.submit_read(0, range(0)).unwrap();
+    core::mem::forget(batch);
+    assert_eq!(fake.state().notifies, before, "leaked: not announced");
+    let second = blk.submit_read(1, range(1)).unwrap();
+    assert_eq!(fake.state().notifies, before + 1, "announced with the next");
+    fake.process();
+    assert_eq!(blk.poll(), Some((first, Ok(()))));
+    assert_eq!(blk.poll(), Some((second, Ok(()))));
+}
