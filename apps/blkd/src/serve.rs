@@ -22,6 +22,13 @@ const CLIENTS: [(&str, usize, u32); 3] = [
     ("blk-victim", 4, 2),
     ("blk-garbage", 5, 3),
 ];
+/// Requests announced to the disk together, at most: the batch of a pass
+/// is announced every this many. QEMU merges what one notification shows
+/// it into few reads, and a read in flight overlaps with the next batch's
+/// (one batch of 16 left the whole pipeline waiting on one merged read:
+/// 452 MiB/s at 4 KiB and 16 in flight, against 510 with batches of 8 and
+/// 381 with batches of 4, in `cargo xtask bench --only ring`).
+const BATCH_LIMIT: usize = 8;
 /// Without an interrupt line, how long to sleep between device polls
 /// (1 ms of the 10 MHz timer).
 const POLL_INTERVAL: u64 = 10_000;
@@ -114,6 +121,7 @@ pub fn serve<T: BlkTransport>(blk: &mut Blk<T>, interrupts: bool) -> Result<(), 
         // Requests to the disk, announced to it together when the batch
         // ends (one notification for all the rings' requests).
         let mut batch = blk.batch();
+        let mut in_batch = 0usize;
         for (ci, slot) in conns.iter_mut().enumerate() {
             let Some(conn) = slot else { continue };
             while conn.state == State::Live && count < max_at_disk {
@@ -129,6 +137,10 @@ pub fn serve<T: BlkTransport>(blk: &mut Blk<T>, interrupts: bool) -> Result<(), 
                                     len: desc.len,
                                 });
                                 count += 1;
+                                in_batch += 1;
+                                if in_batch % BATCH_LIMIT == 0 {
+                                    batch.announce();
+                                }
                             }
                             Err(status) => {
                                 let answer = Desc {

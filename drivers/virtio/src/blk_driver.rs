@@ -163,6 +163,13 @@ impl<T: BlkTransport> Batch<'_, T> {
         self.blk.flush_request()
     }
 
+    /// Notifies the device now of what the batch submitted so far (the
+    /// batch goes on): to let the device start on part of a long batch.
+    #[inline]
+    pub fn announce(&mut self) {
+        self.blk.announce();
+    }
+
     /// The driver, for everything but submitting (capacity, flags).
     #[inline]
     pub fn driver(&self) -> &VirtioBlk<T> {
