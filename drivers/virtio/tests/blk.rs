@@ -501,6 +501,16 @@ fn a_batch_notifies_the_device_once_when_it_ends() {
     assert_eq!(fake.state().notifies, before + 2);
     drop(blk.batch());
     assert_eq!(fake.state().notifies, before + 2);
+    // Announced part-way: once then, and the end announces only what came
+    // after.
+    let mut batch = blk.batch();
+    batch.submit_read(1, range(1)).unwrap();
+    batch.announce();
+    assert_eq!(fake.state().notifies, before + 3);
+    batch.announce();
+    assert_eq!(fake.state().notifies, before + 3, "nothing new to announce");
+    drop(batch);
+    assert_eq!(fake.state().notifies, before + 3);
 }
 
 #[test]
