@@ -290,6 +290,15 @@ pub fn cap_transfer(
         .map(|r| r.0)
 }
 
+/// How much of the `instret` counter passed while the kernel idled in
+/// `wfi` (no task runnable) since boot, and how many times it idled. Under
+/// QEMU's `-icount`, where `instret` is the virtual clock, the first is the
+/// time the hart waited; `instret` less it is what the hart executed.
+pub fn idle_stats() -> Result<(u64, u64), SysError> {
+    let (instret, waits, _) = syscall(Sysno::IdleStats, 0, 0, 0, 0).ok()?;
+    Ok((instret as u64, waits as u64))
+}
+
 /// Reads the `instret` counter (instructions retired; exact under QEMU's
 /// `-icount`).
 #[inline(always)]

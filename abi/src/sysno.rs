@@ -59,11 +59,15 @@ pub enum Sysno {
     /// `channel_reset(slot)`: zero a channel's memory and give the
     /// restarted peer its end back.
     ChannelReset = 21,
+    /// `idle_stats() -> (instret, waits)`: how much of the hart's
+    /// `instret` passed while the kernel idled (in `wfi`) since boot, and
+    /// how many times it idled.
+    IdleStats = 22,
 }
 
 impl Sysno {
     /// Every system call, in number order.
-    pub const ALL: [Sysno; 22] = [
+    pub const ALL: [Sysno; 23] = [
         Sysno::DebugWrite,
         Sysno::Yield,
         Sysno::Exit,
@@ -86,6 +90,7 @@ impl Sysno {
         Sysno::CapTransfer,
         Sysno::TaskRestart,
         Sysno::ChannelReset,
+        Sysno::IdleStats,
     ];
 }
 
@@ -129,6 +134,7 @@ mod tests {
             (Sysno::CapTransfer, 19),
             (Sysno::TaskRestart, 20),
             (Sysno::ChannelReset, 21),
+            (Sysno::IdleStats, 22),
         ];
         assert_eq!(pinned.len(), Sysno::ALL.len());
         for (sysno, n) in pinned {
@@ -139,7 +145,7 @@ mod tests {
 
     #[test]
     fn unknown_numbers_are_bad_syscall() {
-        for n in [22, 23, 255, usize::MAX] {
+        for n in [23, 24, 255, usize::MAX] {
             assert_eq!(Sysno::try_from(n), Err(crate::SysError::BadSyscall));
         }
     }

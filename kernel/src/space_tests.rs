@@ -1065,6 +1065,11 @@ mod fuzz {
                 match action {
                     Action::Resume | Action::Yield => {}
                     Action::Unmask(line) => prop_assert_eq!(line, IRQ_LINE),
+                    Action::IdleStats => {
+                        // The kernel answers from its idle counts.
+                        prop_assert_eq!(nr, Sysno::IdleStats as usize);
+                        w.task.frame.regs[reg::A0] = 0;
+                    }
                     Action::Kill(task) => {
                         prop_assert_eq!(task, 5);
                         w.task.frame.regs[reg::A0] = 0;

@@ -29,6 +29,9 @@ pub enum Action {
     /// `irq_ack` succeeded (`a0..a3` written): enable this interrupt source
     /// at the controller, then return to the caller.
     Unmask(u32),
+    /// `idle_stats`: the kernel answers the caller with its idle counts
+    /// (nothing written yet).
+    IdleStats,
     /// `task_kill` of this task index passed the capability checks: the
     /// scheduler ends it (or answers `TaskEnded`) and writes `a0..a3`.
     Kill(usize),
@@ -114,6 +117,7 @@ pub fn dispatch(
     const CAP_TRANSFER: usize = Sysno::CapTransfer as usize;
     const TASK_RESTART: usize = Sysno::TaskRestart as usize;
     const CHANNEL_RESET: usize = Sysno::ChannelReset as usize;
+    const IDLE_STATS: usize = Sysno::IdleStats as usize;
     let [a0, a1, a2, a3, _, _] = args;
     // Every call but `cap_info`, `yield` and `exit` runs out of line (one
     // function each), so none pays for the registers of another.
@@ -193,6 +197,7 @@ pub fn dispatch(
             }
             Err(e) => reply(task, Err(e)),
         },
+        IDLE_STATS => return Action::IdleStats,
         PCI_INFO => reply(task, pci_info(task, env, a0)),
         PCI_CAP => reply(task, pci_cap(task, env, a0, a1)),
         CHANNEL_MAP => channel_map(task, env, mem, a0),

@@ -419,6 +419,21 @@ fn ring_figures(
             "blk_client_instr_per_req_vs_blkd_qd1".to_string()
         };
         push(&name, client / own.max(1.0), "ratio");
+        // The same without the stretches the hart idled in `wfi`, which
+        // the virtual clock counts (`idle_stats`).
+        let client = find(ring_icount, &format!("blk_client_busy_per_req_{depth}"))?.value;
+        let own = find(ring_icount, &format!("blkd_busy_per_req_{depth}"))?.value;
+        push(
+            &format!("blk_client_busy_per_req_{depth}"),
+            client,
+            "instructions",
+        );
+        push(&format!("blkd_busy_per_req_{depth}"), own, "instructions");
+        push(
+            &format!("blk_client_busy_per_req_vs_blkd_{depth}"),
+            client / own.max(1.0),
+            "ratio",
+        );
     }
     if instructions_only {
         return Ok(());

@@ -37,6 +37,10 @@ pub struct Kernel {
     pub quantum: u64,
     /// When the timer was last programmed to fire (`u64::MAX`: never).
     pub timer: u64,
+    /// `instret` that passed while the kernel idled in `wfi`, and how many
+    /// times it idled (`idle_stats`).
+    pub idle_instret: u64,
+    pub idle_waits: u64,
     /// Boot-time failures: refused programs, unresolvable grants.
     pub boot_failures: usize,
     /// The page-table root in `satp` (0 before the first task runs).
@@ -98,6 +102,8 @@ static KERNEL: Global = Global(UnsafeCell::new(Kernel {
     kernel_pt: None,
     quantum: 0,
     timer: u64::MAX,
+    idle_instret: 0,
+    idle_waits: 0,
     boot_failures: 0,
     active_root: 0,
     judged: false,
@@ -266,16 +272,31 @@ impl Kernel {
         self.enter(i)
     }
 
+    /// `idle_stats`: answers the current task with how much `instret`
+    /// passed while the kernel idled, and how many times it did.
+    #[inline(never)]
+    pub fn answer_idle_stats(&mut self, saved: *mut TrapFrame) -> Next {
+        let (instret, waits) = (self.idle_instret, self.idle_waits);
+        if let Some(task) = self.tasks[self.current].as_mut() {
+            crate::syscall::reply(task, Ok([instret as usize, waits as usize, 0]));
+        }
+        Next::same(saved)
+    }
+
     /// Every task blocked: sleep until an interrupt is pending (`deadline`,
     /// the nearest of a blocked task, arms the timer), then deliver what
     /// woke the hart.
     /// Returns the task woken if exactly one was, by an interrupt.
     fn idle(&mut self, deadline: Option<u64>) -> Option<usize> {
         self.set_timer(deadline.unwrap_or(u64::MAX), cpu::now());
+        let before = cpu::instret();
         cpu::wait_for_interrupt();
         // The hart took no trap: the instruction after `wfi` is where the
         // interrupt entered the kernel.
-        let (woken, count) = self.external_interrupts(cpu::instret());
+        let stamp = cpu::instret();
+        self.idle_instret = self.idle_instret.wrapping_add(stamp.wrapping_sub(before));
+        self.idle_waits = self.idle_waits.wrapping_add(1);
+        let (woken, count) = self.external_interrupts(stamp);
         // The timer fires no later than the nearest deadline, so none can
         // have passed before it is due.
         let timed_out = cpu::now() >= self.timer && self.expire_deadlines() > 0;

@@ -83,6 +83,7 @@ extern "C" fn neuron_user_trap_slow(
                 k.end_task(k.current, State::Exited(code));
                 k.switch(saved)
             }
+            Action::IdleStats => k.answer_idle_stats(saved),
             Action::Unmask(line) => {
                 if let Some(plic) = k.plic {
                     plic.enable(line);
