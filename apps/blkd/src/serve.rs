@@ -138,7 +138,7 @@ pub fn serve<T: BlkTransport>(blk: &mut Blk<T>, interrupts: bool) -> Result<(), 
                                 });
                                 count += 1;
                                 in_batch += 1;
-                                if in_batch % BATCH_LIMIT == 0 {
+                                if in_batch.is_multiple_of(BATCH_LIMIT) {
                                     batch.announce();
                                 }
                             }
