@@ -404,36 +404,26 @@ fn ring_figures(
             unit: unit.into(),
         })
     };
+    // `instr`: everything `instret` counted; `busy`: the same without the
+    // stretches the hart idled in `wfi`, which the virtual clock counts
+    // (`idle_stats`).
     for depth in ["qd16", "qd1"] {
-        let client = find(ring_icount, &format!("blk_client_instr_per_req_{depth}"))?.value;
-        let own = find(ring_icount, &format!("blkd_instr_per_req_{depth}"))?.value;
-        push(
-            &format!("blk_client_instr_per_req_{depth}"),
-            client,
-            "instructions",
-        );
-        push(&format!("blkd_instr_per_req_{depth}"), own, "instructions");
-        let name = if depth == "qd16" {
-            "blk_client_instr_per_req_vs_blkd".to_string()
-        } else {
-            "blk_client_instr_per_req_vs_blkd_qd1".to_string()
-        };
-        push(&name, client / own.max(1.0), "ratio");
-        // The same without the stretches the hart idled in `wfi`, which
-        // the virtual clock counts (`idle_stats`).
-        let client = find(ring_icount, &format!("blk_client_busy_per_req_{depth}"))?.value;
-        let own = find(ring_icount, &format!("blkd_busy_per_req_{depth}"))?.value;
-        push(
-            &format!("blk_client_busy_per_req_{depth}"),
-            client,
-            "instructions",
-        );
-        push(&format!("blkd_busy_per_req_{depth}"), own, "instructions");
-        push(
-            &format!("blk_client_busy_per_req_vs_blkd_{depth}"),
-            client / own.max(1.0),
-            "ratio",
-        );
+        for kind in ["instr", "busy"] {
+            let client = find(ring_icount, &format!("blk_client_{kind}_per_req_{depth}"))?.value;
+            let own = find(ring_icount, &format!("blkd_{kind}_per_req_{depth}"))?.value;
+            push(
+                &format!("blk_client_{kind}_per_req_{depth}"),
+                client,
+                "instructions",
+            );
+            push(&format!("blkd_{kind}_per_req_{depth}"), own, "instructions");
+            let ratio = match (kind, depth) {
+                ("instr", "qd16") => "blk_client_instr_per_req_vs_blkd".to_string(),
+                ("instr", _) => "blk_client_instr_per_req_vs_blkd_qd1".to_string(),
+                _ => format!("blk_client_busy_per_req_vs_blkd_{depth}"),
+            };
+            push(&ratio, client / own.max(1.0), "ratio");
+        }
     }
     if instructions_only {
         return Ok(());
